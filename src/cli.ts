@@ -1,0 +1,65 @@
+/**
+ * The `atelier` command line. Each command loads the configuration (failing early with a message
+ * that names any bad variable), then starts what it needs and nothing more.
+ */
+import { Command } from "commander";
+import { loadConfig } from "./config.ts";
+import { openDatabase } from "./db/database.ts";
+import { UserFacingError } from "./errors.ts";
+import { migrationStatus } from "./db/migrations.ts";
+import { createLogger } from "./log.ts";
+import { startServer } from "./serve.ts";
+import { VERSION } from "./version.ts";
+import { runUntilSignal } from "./cli/run-until-signal.ts";
+import { startWorker } from "../workers/worker.ts";
+
+
+function setup() {
+  const config = loadConfig();
+  return { config, log: createLogger(config.logLevel) };
+}
+
+const program = new Command()
+  .name("atelier")
+  .description("Atelier: self-hosted text-to-image with Stable Diffusion (ONNX) and CLIP ranking.")
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("Start the API server (HTTP on HOST:PORT). Uses DATABASE_URL, or an embedded PostgreSQL under ATELIER_DATA_DIR.")
+  .action(async () => {
+    const { config, log } = setup();
+    await runUntilSignal(await startServer(config, log), log);
+  });
+
+program
+  .command("worker")
+  .description("Start a worker process that runs generation jobs.")
+  .action(async () => {
+    const { config, log } = setup();
+    await runUntilSignal(await startWorker(config, log), log);
+  });
+
+program
+  .command("migrate")
+  .description("Apply pending database migrations (serve and worker also do this when they start).")
+  .option("--status", "only report applied and pending migrations, change nothing")
+  .action(async (options: { status?: boolean }) => {
+    const { config, log } = setup();
+    const database = await openDatabase(config.database, log, { migrate: !options.status });
+    try {
+      const status = await migrationStatus(database.connectionString);
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (status.pending.length > 0 || status.failed.length > 0) process.exitCode = 1;
+    } finally {
+      await database.close();
+    }
+  });
+
+
+program.parseAsync().catch((error: unknown) => {
+  const userFacing = error instanceof UserFacingError;
+  process.stderr.write(`atelier: ${userFacing ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,144 @@
+/**
+ * Atelier's in-process migrations (src/db/migrations.ts) on a fresh database of this file's own:
+ * the status before and after, what `_prisma_migrations` records, and what the initial migration
+ * adds beyond Prisma's DDL (CHECK constraints, the pg_trgm index). The tests run in order and
+ * build on each other, as a first deploy does.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployMigrations, MIGRATIONS_DIR, migrationStatus } from "../../src/db/migrations.ts";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
+
+let database: TestDatabase;
+let client: pg.Client;
+let initName: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase("atelier_migrations");
+  client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+});
+afterAll(async () => {
+  await client?.end();
+  await database?.drop();
+});
+
+describe("deployMigrations and migrationStatus", () => {
+  it("report the initial migration as pending on an empty database", async () => {
+    const status = await migrationStatus(database.url);
+    expect(status.pending).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
+    expect(status).toMatchObject({ applied: [], failed: [] });
+    initName = status.pending[0]!;
+  });
+
+  it("apply it, recording it in _prisma_migrations as `prisma migrate deploy` does", async () => {
+    expect(await deployMigrations(database.url)).toEqual({ applied: [initName] });
+    const script = await readFile(path.join(MIGRATIONS_DIR, initName, "migration.sql"));
+    const { rows } = await client.query(
+      `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, logs, applied_steps_count
+         FROM _prisma_migrations`,
+    );
+    expect(rows).toEqual([
+      {
+        migration_name: initName,
+        checksum: createHash("sha256").update(script).digest("hex"),
+        finished: true,
+        rolled_back_at: null,
+        logs: null,
+        applied_steps_count: 1,
+      },
+    ]);
+    expect(await migrationStatus(database.url)).toEqual({ applied: [initName], pending: [], failed: [] });
+  });
+
+  it("apply nothing the second time", async () => {
+    expect(await deployMigrations(database.url)).toEqual({ applied: [] });
+  });
+
+  it("fail with a message that names an unreachable server", async () => {
+    await expect(migrationStatus("postgresql://postgres@127.0.0.1:1/atelier")).rejects.toThrow(
+      "Can't reach database server at `127.0.0.1:1`",
+    );
+  });
+});
+
+describe("the initial migration", () => {
+  const VALID_JOB = {
+    samples: 1,
+    seed: 0,
+    steps: 1,
+    guidanceScale: 0,
+    width: 8,
+    height: 8,
+    progress: 0,
+    attempts: 0,
+  };
+  const VALID_IMAGE = { sampleIndex: 0, rank: 1, byteSize: 0 };
+
+  async function insertJob(overrides: Record<string, unknown>) {
+    const prompt = await client.query(
+      `INSERT INTO "Prompt" (id, text, "normalizedText") VALUES (gen_random_uuid(), 'p', gen_random_uuid()::text) RETURNING id`,
+    );
+    const row: Record<string, unknown> = { ...VALID_JOB, ...overrides };
+    const columns = Object.keys(row);
+    const job = await client.query(
+      `INSERT INTO "Job" (id, "promptId", scheduler, "modelName", ${columns.map((c) => `"${c}"`).join(", ")})
+       VALUES (gen_random_uuid(), $1, 'EULER', 'demo', ${columns.map((_, i) => `$${i + 2}`).join(", ")}) RETURNING id, "promptId"`,
+      [prompt.rows[0].id, ...Object.values(row)],
+    );
+    return job.rows[0] as { id: string; promptId: string };
+  }
+
+  async function insertImage(overrides: Record<string, unknown>) {
+    const job = await insertJob({});
+    const row: Record<string, unknown> = { ...VALID_IMAGE, ...overrides };
+    const columns = Object.keys(row);
+    await client.query(
+      `INSERT INTO "Image" (id, "jobId", "promptId", seed, "clipScore", width, height, format, "storageKey", "thumbnailKey",
+                            sha256, "timingsMs", ${columns.map((c) => `"${c}"`).join(", ")})
+       VALUES (gen_random_uuid(), $1, $2, 0, 30, 8, 8, 'png', gen_random_uuid()::text, gen_random_uuid()::text, '', '{}',
+               ${columns.map((_, i) => `$${i + 3}`).join(", ")})`,
+      [job.id, job.promptId, ...Object.values(row)],
+    );
+  }
+
+  it("accepts jobs and images at the edges of every CHECK constraint", async () => {
+    await expect(insertJob({ seed: "9007199254740991", progress: 1, width: 2048, height: 16, guidanceScale: 30 })).resolves.toBeTruthy();
+    await expect(insertImage({ sampleIndex: 7, rank: 8, byteSize: 2 ** 31 - 1 })).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ["Job_samples_check", { samples: 0 }],
+    ["Job_steps_check", { steps: 0 }],
+    ["Job_width_check", { width: 0 }],
+    ["Job_width_check", { width: 100 }],
+    ["Job_height_check", { height: -8 }],
+    ["Job_height_check", { height: 511 }],
+    ["Job_guidanceScale_check", { guidanceScale: -0.5 }],
+    ["Job_seed_check", { seed: -1 }],
+    ["Job_seed_check", { seed: "9007199254740992" }],
+    ["Job_progress_check", { progress: -0.01 }],
+    ["Job_progress_check", { progress: 1.01 }],
+    ["Job_attempts_check", { attempts: -1 }],
+  ])("rejects a job that breaks %s: %o", async (constraint, overrides) => {
+    await expect(insertJob(overrides)).rejects.toMatchObject({ code: "23514", constraint });
+  });
+
+  it.each([
+    ["Image_sampleIndex_check", { sampleIndex: -1 }],
+    ["Image_rank_check", { rank: 0 }],
+    ["Image_byteSize_check", { byteSize: -1 }],
+  ])("rejects an image that breaks %s: %o", async (constraint, overrides) => {
+    await expect(insertImage(overrides)).rejects.toMatchObject({ code: "23514", constraint });
+  });
+
+  it("indexes normalized prompt text by trigrams (pg_trgm)", async () => {
+    const extension = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'");
+    expect(extension.rowCount).toBe(1);
+    const index = await client.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'Prompt_normalizedText_trgm_idx'");
+    expect(index.rows[0]?.indexdef).toMatch(/USING gin \("normalizedText" gin_trgm_ops\)/);
+  });
+});

@@ -82,7 +82,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 }
 
 async function initializeCluster(clusterDir: string): Promise<void> {
-  await fs.mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  // The parent keeps default permissions: as root, the `postgres` user must be able to reach inside.
+  await fs.mkdir(path.dirname(clusterDir), { recursive: true });
+  await fs.mkdir(clusterDir, { mode: 0o700 });
   const user = isRoot() ? await postgresUser() : undefined;
   if (user) await fs.chown(clusterDir, user.uid, user.gid);
   const passwordFile = path.join(clusterDir, "..", `.initdb-password-${process.pid}`);

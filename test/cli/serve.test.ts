@@ -25,7 +25,8 @@ async function serve(env: NodeJS.ProcessEnv) {
 
 describe("atelier serve", () => {
   it("starts on embedded defaults, answers /healthz, and leaves no process behind on SIGTERM", async () => {
-    const dataDir = await makeTempDir("atelier-serve");
+    // A data directory that does not exist yet, as on a fresh clone.
+    const dataDir = path.join(await makeTempDir("atelier-serve"), "fresh", "data");
     const { cli, url } = await serve({
       ATELIER_DATA_DIR: dataDir,
       ATELIER_EMBEDDED_PG_PORT: String(await freePort()),

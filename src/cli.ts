@@ -11,6 +11,9 @@ import { createLogger } from "./log.ts";
 import { startServer } from "./serve.ts";
 import { VERSION } from "./version.ts";
 import { runUntilSignal } from "./cli/run-until-signal.ts";
+import { registerGenerateCommand } from "./cli/generate-command.ts";
+import { registerInspectCommand } from "./cli/inspect-command.ts";
+import { registerModelsCommand } from "./cli/models-command.ts";
 import { startWorker } from "../workers/worker.ts";
 
 
@@ -57,6 +60,9 @@ program
     }
   });
 
+registerGenerateCommand(program);
+registerInspectCommand(program);
+registerModelsCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   const userFacing = error instanceof UserFacingError;

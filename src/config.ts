@@ -55,6 +55,47 @@ export const ENVIRONMENT = {
     default: "4000",
     schema: port,
   },
+  ATELIER_SD_MODEL: {
+    description:
+      "The Stable Diffusion model: a folder in optimum's ONNX layout, a Hugging Face repo id fetched with `atelier models pull`, or a generated demo model (demo-sd-tiny, demo-sd-small).",
+    default: "demo-sd-tiny",
+    schema: z.string().min(1, "must name a model folder, a Hugging Face repo id or a demo model"),
+  },
+  ATELIER_CLIP_MODEL: {
+    description:
+      "The CLIP model that scores and ranks images: a folder in the transformers.js layout, a Hugging Face repo id fetched with `atelier models pull`, or a demo model (demo-clip-tiny, demo-clip-small).",
+    default: "demo-clip-tiny",
+    schema: z.string().min(1, "must name a model folder, a Hugging Face repo id or a demo model"),
+  },
+  ATELIER_EXECUTION_PROVIDERS: {
+    description:
+      "onnxruntime execution providers to try in order, comma-separated: cpu, cuda (after `npm run setup:cuda`), webgpu.",
+    default: "cpu",
+    schema: z
+      .string()
+      .transform((value) => value.split(",").map((part) => part.trim()))
+      .pipe(z.array(z.enum(["cpu", "cuda", "webgpu"], { message: "must be a comma-separated list of cpu, cuda, webgpu" })).min(1)),
+  },
+  ATELIER_INTRA_OP_THREADS: {
+    description: "Threads onnxruntime uses inside one operator; 0 lets onnxruntime choose (one per core).",
+    default: "0",
+    schema: z.coerce.number().int("must be a whole number").min(0, "must be 0 or more"),
+  },
+  ATELIER_BATCH_SIZE: {
+    description: "Most samples denoised together in one UNet run (classifier-free guidance doubles the UNet batch). Higher uses more memory.",
+    default: "1",
+    schema: z.coerce.number().int("must be a whole number").min(1, "must be between 1 and 64").max(64, "must be between 1 and 64"),
+  },
+  HF_TOKEN: {
+    description: "Hugging Face access token for `atelier models pull` of gated or private repos.",
+    default: undefined,
+    schema: z.string().optional(),
+  },
+  HF_ENDPOINT: {
+    description: "Base URL of the Hugging Face Hub (or a mirror) for `atelier models pull`.",
+    default: "https://huggingface.co",
+    schema: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }),
+  },
   LOG_LEVEL: {
     description: "Least severe log level printed: debug, info, warn or error.",
     default: "info",
@@ -77,7 +118,18 @@ export interface AtelierConfig {
   dataDir: string;
   database: DatabaseConfig;
   http: { host: string; port: number };
+  models: ModelsConfig;
   logLevel: LogLevel;
+}
+
+export interface ModelsConfig {
+  /** Where generated demo models and pulled models live: <data dir>/models. */
+  dir: string;
+  stableDiffusion: string;
+  clip: string;
+  runtime: { executionProviders: ("cpu" | "cuda" | "webgpu")[]; intraOpThreads: number };
+  batchSize: number;
+  hub: { endpoint: string; token: string | undefined };
 }
 
 /** Thrown at start when one or more variables are invalid; the message names every one of them. */
@@ -94,6 +146,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
       ? { kind: "external", url: values.DATABASE_URL }
       : { kind: "embedded", clusterDir: path.join(dataDir, "postgres"), port: values.ATELIER_EMBEDDED_PG_PORT },
     http: { host: values.HOST, port: values.PORT },
+    models: {
+      dir: path.join(dataDir, "models"),
+      stableDiffusion: values.ATELIER_SD_MODEL,
+      clip: values.ATELIER_CLIP_MODEL,
+      runtime: { executionProviders: values.ATELIER_EXECUTION_PROVIDERS, intraOpThreads: values.ATELIER_INTRA_OP_THREADS },
+      batchSize: values.ATELIER_BATCH_SIZE,
+      hub: { endpoint: values.HF_ENDPOINT.replace(/\/+$/, ""), token: values.HF_TOKEN },
+    },
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -62,7 +62,7 @@ describe("atelier generate", () => {
     [["--samples", "0"], "option '--samples <n>' argument '0' is invalid. must be a whole number between 1 and 64"],
     [["--guidance", "abc"], "option '--guidance <scale>' argument 'abc' is invalid. must be a number between 0 and 100"],
     [["--scheduler", "HEUN"], "argument 'HEUN' is invalid. Allowed choices are PNDM, DDIM, EULER, EULER_ANCESTRAL, DPM_PP_2M, DPM_PP_2M_KARRAS, LCM"],
-    [["--width", "72"], "--width must be a multiple of 16 between 64 and 2048 for this model, got 72"],
+    [["--width", "72"], "--width must be a multiple of 16 between 16 and 2048 for this model, got 72"],
   ])("rejects %j naming the flag and what is allowed", async (flags, message) => {
     const { code, output } = await runCli(["generate", "a cat", "--steps", "1", ...flags, "--out", path.join(dataDir, "bad")], env);
     expect(code).not.toBe(0);

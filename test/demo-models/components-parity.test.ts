@@ -10,12 +10,13 @@
  */
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import fixture from "../fixtures/demo-components.json" with { type: "json" };
 import type { ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
 import { makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
 import type { DemoPreset } from "../../tools/demo-models/presets.ts";
-import { floats, floatTensor, makeTempDir, maxError, pattern, weightsChecksum, type PatternSpec } from "./demo-model-support.ts";
+import { floats, floatTensor, maxError, pattern, weightsChecksum, type PatternSpec } from "./demo-model-support.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
 
 interface TensorRecord {
   shape: number[];
@@ -27,16 +28,13 @@ const FP16_RTOL = 5e-3;
 
 const REGENERATE = "regenerate the fixture: see the header of tools/reference/demo_components.py";
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: string;
 beforeAll(async () => {
   temp = await makeTempDir("parity");
 });
-afterAll(async () => {
-  await temp.remove();
-});
 
 async function generate(preset: DemoPreset, exporter: ExporterGeneration, dtype: "float32" | "float16"): Promise<string> {
-  const outDir = join(temp.path, `${preset}-${exporter}-${dtype}`);
+  const outDir = join(temp, `${preset}-${exporter}-${dtype}`);
   await makeDemoStableDiffusion({ preset, outDir, exporter, dtype });
   return outDir;
 }

@@ -4,17 +4,11 @@
  * script records (sha256 over sorted names: name, NUL, little-endian float32 bytes).
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { float32ToHalf, halfToFloat32 } from "../../src/inference/float16.ts";
-
-export async function makeTempDir(label: string): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `atelier-${label}-`));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
 
 /** Every file under `root` (relative paths, sorted). */
 export async function listFiles(root: string): Promise<string[]> {

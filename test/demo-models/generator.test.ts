@@ -11,7 +11,8 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
 import { demoModelDefinition, makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
-import { floats, floatTensor, listFiles, makeTempDir, readModelProto, summarize } from "./demo-model-support.ts";
+import { floats, floatTensor, listFiles, readModelProto, summarize } from "./demo-model-support.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
 
 type Float = "float32" | "float16";
 type Signature = Record<string, [type: string, dims: (number | string)[]]>;
@@ -82,18 +83,15 @@ function signatureOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): S
   return Object.fromEntries(metadata.map((m) => [m.name, m.isTensor ? [m.type, [...m.shape]] : ["non-tensor", []]]));
 }
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: string;
 beforeAll(async () => {
   temp = await makeTempDir("generator");
-});
-afterAll(async () => {
-  await temp.remove();
 });
 
 describe("determinism and writing", () => {
   it("writes byte-identical folders on two runs (and reports the time)", async () => {
-    const first = join(temp.path, "first");
-    const second = join(temp.path, "second");
+    const first = join(temp, "first");
+    const second = join(temp, "second");
     const started = performance.now();
     await makeDemoStableDiffusion({ preset: "tiny", outDir: first });
     console.log(`tiny optimum-1.23 float32 generated in ${(performance.now() - started).toFixed(0)} ms`);
@@ -106,18 +104,18 @@ describe("determinism and writing", () => {
   });
 
   it("replaces an existing folder whole, reports progress, and leaves no staging folders", async () => {
-    const outDir = join(temp.path, "replaced");
+    const outDir = join(temp, "replaced");
     await mkdir(outDir);
     await writeFile(join(outDir, "stale.txt"), "old");
     const progress: string[] = [];
     await makeDemoStableDiffusion({ preset: "tiny", outDir, onProgress: (done, total, what) => progress.push(`${done}/${total} ${what}`) });
     expect(existsSync(join(outDir, "stale.txt"))).toBe(false);
     expect(progress.at(-1)).toBe("7/7 unet/model.onnx");
-    expect((await readdir(temp.path)).filter((name) => name.startsWith("."))).toEqual([]);
+    expect((await readdir(temp)).filter((name) => name.startsWith("."))).toEqual([]);
   });
 
   it("rejects an unknown preset, exporter or dtype by name", async () => {
-    const outDir = join(temp.path, "never");
+    const outDir = join(temp, "never");
     // @ts-expect-error: testing the runtime check
     await expect(makeDemoStableDiffusion({ preset: "huge", outDir })).rejects.toThrow('preset must be one of tiny, small, got "huge"');
     // @ts-expect-error: testing the runtime check
@@ -130,7 +128,7 @@ describe("determinism and writing", () => {
 
 describe("tokenizer", () => {
   it("is a dense CLIP BPE vocabulary whose size is the text encoder's vocab_size", async () => {
-    const folder = join(temp.path, "tokenizer");
+    const folder = join(temp, "tokenizer");
     await makeDemoStableDiffusion({ preset: "tiny", outDir: folder });
     const vocab = JSON.parse(await readFile(join(folder, "tokenizer", "vocab.json"), "utf8")) as Record<string, number>;
     const ids = Object.values(vocab).sort((a, b) => a - b);
@@ -158,7 +156,7 @@ describe.each(VARIANTS)("tiny $exporter $dtype", ({ exporter, dtype }) => {
   let folder: string;
   const sessions: Record<string, ort.InferenceSession> = {};
   beforeAll(async () => {
-    folder = join(temp.path, `${exporter}-${dtype}`);
+    folder = join(temp, `${exporter}-${dtype}`);
     await makeDemoStableDiffusion({ preset: "tiny", outDir: folder, exporter, dtype });
     for (const component of ["text_encoder", "unet", "vae_encoder", "vae_decoder"]) {
       sessions[component] = await ort.InferenceSession.create(join(folder, component, "model.onnx"));
@@ -242,7 +240,7 @@ function expectVaried(tensor: ort.Tensor, dims: number[]): void {
 
 describe("old-layout VAE encoder output", () => {
   it("latent_sample is a fresh draw mean + std·noise each run, as torch.randn_like traced to RandomNormalLike", async () => {
-    const folder = join(temp.path, "diffusers-script-vae");
+    const folder = join(temp, "diffusers-script-vae");
     await makeDemoStableDiffusion({ preset: "tiny", outDir: folder, exporter: "diffusers-script" });
     const session = await ort.InferenceSession.create(join(folder, "vae_encoder", "model.onnx"));
     try {

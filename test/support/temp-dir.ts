@@ -1,13 +1,13 @@
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
+import { inject } from "vitest";
 
 /**
- * A fresh temporary directory, readable by other users: as root, the embedded PostgreSQL runs as the
- * `postgres` user, which must be able to reach its cluster directory inside.
+ * A fresh folder under this test run's temporary root (removed when the run ends), readable by other
+ * users: as root, the embedded PostgreSQL runs as the `postgres` user, which must reach inside.
  */
 export async function makeTempDir(prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  const dir = await fs.mkdtemp(path.join(inject("tempRoot"), `${prefix}-`));
   await fs.chmod(dir, 0o755);
   return dir;
 }

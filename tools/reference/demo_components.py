@@ -136,11 +136,27 @@ def text_encoder_case(folder):
     }
 
 
-def unet_case(folder):
+def diffusers_unet(folder):
+    """diffusers' UNet2DConditionModel with the folder's ONNX initializers; also returns them."""
     config = json.load(open(f"{folder}/unet/config.json"))
     raw = initializers(f"{folder}/unet/model.onnx")
     unet = UNet2DConditionModel.from_config(config).eval()
     unet.load_state_dict(to_torch(raw), strict=True)
+    return unet, raw
+
+
+def diffusers_vae(folder):
+    """diffusers' AutoencoderKL with the folder's encoder and decoder initializers; also returns them."""
+    config = json.load(open(f"{folder}/vae_decoder/config.json"))
+    raw = {**initializers(f"{folder}/vae_encoder/model.onnx"), **initializers(f"{folder}/vae_decoder/model.onnx")}
+    vae = AutoencoderKL.from_config(config).eval()
+    vae.load_state_dict(to_torch(raw), strict=True)
+    return vae, raw
+
+
+def unet_case(folder):
+    unet, raw = diffusers_unet(folder)
+    config = unet.config
     sample_spec = ([2, config["in_channels"], 8, 8], 0.0)
     context_spec = ([2, 7, config["cross_attention_dim"]], 1.0)
     sample, context = pattern(*sample_spec), pattern(*context_spec)
@@ -156,10 +172,8 @@ def unet_case(folder):
 
 
 def vae_case(folder):
-    config = json.load(open(f"{folder}/vae_decoder/config.json"))
-    raw = {**initializers(f"{folder}/vae_encoder/model.onnx"), **initializers(f"{folder}/vae_decoder/model.onnx")}
-    vae = AutoencoderKL.from_config(config).eval()
-    vae.load_state_dict(to_torch(raw), strict=True)
+    vae, raw = diffusers_vae(folder)
+    config = vae.config
     latents_spec = ([1, config["latent_channels"], 2, 2], 2.0)
     image_spec = ([1, config["in_channels"], 16, 16], 3.0, 1.0)
     latents, image = pattern(*latents_spec), pattern(*image_spec)
@@ -181,9 +195,10 @@ TOKENIZER_PROMPTS = [
 ]
 
 
-def tokenizer_case(folder):
-    """OpenAI CLIP's own simple_tokenizer.py (/work/ref/clip) built from our merges.txt. ftfy is not
-    installed: fix_text is stubbed as identity, which is what it does to these ASCII prompts."""
+def openai_simple_tokenizer(folder):
+    """OpenAI CLIP's own simple_tokenizer.py (/work/ref/clip) built from the folder's merges.txt and
+    checked against its vocab.json. ftfy is not installed: fix_text is stubbed as identity, which is
+    what it does to ASCII prompts."""
     sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda text: text))
     spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", "/work/ref/clip/simple_tokenizer.py")
     module = importlib.util.module_from_spec(spec)
@@ -196,6 +211,11 @@ def tokenizer_case(folder):
         tokenizer = module.SimpleTokenizer(path)
     vocab = json.load(open(f"{folder}/tokenizer/vocab.json", encoding="utf-8"))
     assert tokenizer.encoder == vocab, "OpenAI's vocabulary construction disagrees with vocab.json"
+    return tokenizer
+
+
+def tokenizer_case(folder):
+    tokenizer = openai_simple_tokenizer(folder)
     return {
         "about": "ids from openai/CLIP simple_tokenizer.encode (no <|startoftext|>/<|endoftext|>, no padding)",
         "cases": [{"prompt": p, "ids": tokenizer.encode(p), "tokens": [tokenizer.decoder[i] for i in tokenizer.encode(p)]} for p in TOKENIZER_PROMPTS],

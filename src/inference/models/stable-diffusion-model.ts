@@ -135,7 +135,8 @@ function describeLayout(configs: Configs) {
   return {
     vaeScalingFactor,
     vaeScaleFactor,
-    sizeMultiple: vaeScaleFactor * unetDownsampling,
+    // diffusers' check_inputs requires multiples of 8 whatever the model.
+    sizeMultiple: Math.max(8, vaeScaleFactor * unetDownsampling),
     latentChannels: configs.unet?.in_channels ?? configs.vae?.latent_channels ?? 4,
     defaults: { steps: 50, guidanceScale: 7.5, width: defaultSize, height: defaultSize, scheduler: defaultSchedulerName(configs.scheduler) },
     warnings,

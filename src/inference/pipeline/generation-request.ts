@@ -27,7 +27,8 @@ export const GENERATION_LIMITS = {
   samples: { min: 1, max: 64 },
   steps: { min: 1, max: 1000 },
   guidanceScale: { min: 0, max: 100 },
-  size: { min: 64, max: 2048 },
+  /** The smallest size a model takes is its size multiple (at least 8, as diffusers requires). */
+  size: { min: 8, max: 2048 },
   /** Seeds are exact integers in a JSON number: 0 … 2^53 − 1 (for seed + i too). */
   seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
   promptCharacters: { max: 10_000 },
@@ -49,7 +50,8 @@ export class GenerationRequestError extends UserFacingError {
 
 /**
  * @param sizeMultiple width and height must be multiples of this: the VAE scale factor times the
- *   UNet's downsampling (64 for SD 1.x/2.x exports, whose graphs were traced at such sizes).
+ *   UNet's downsampling (64 for SD 1.x/2.x exports, whose graphs were traced at such sizes), and
+ *   never less than 8, the multiple diffusers' check_inputs requires.
  */
 export function checkGenerationRequest(request: GenerationRequest, sizeMultiple: number): void {
   const problems: RequestProblem[] = [];
@@ -83,10 +85,10 @@ function seedRangeRule(request: GenerationRequest): string | undefined {
 }
 
 function sizeRule(value: number, multiple: number): string | undefined {
-  const { min, max } = GENERATION_LIMITS.size;
-  return Number.isInteger(value) && value >= min && value <= max && value % multiple === 0
+  const { max } = GENERATION_LIMITS.size;
+  return Number.isInteger(value) && value >= multiple && value <= max && value % multiple === 0
     ? undefined
-    : `must be a multiple of ${multiple} between ${min} and ${max} for this model, got ${value}`;
+    : `must be a multiple of ${multiple} between ${multiple} and ${max} for this model, got ${value}`;
 }
 
 function promptRule(value: string): string | undefined {

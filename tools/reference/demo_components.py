@@ -31,10 +31,21 @@ import torch
 
 def shim_missing_modules():
     """diffusers 0.35.2 imports safetensors and torch.float8_* at import time; neither is used
-    here (no files are loaded, no quantization), and neither exists for torch 1.13 on Debian."""
+    here (no files are loaded, no quantization), and neither exists for torch 1.13 on Debian.
+    Any name imported from the safetensors stand-ins (safe_open, load_file, ...) raises if called."""
+    def unavailable(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            raise RuntimeError(f"safetensors is not installed: {name} cannot run")
+
+        return call
+
     for name in ("safetensors", "safetensors.torch"):
         module = types.ModuleType(name)
         module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        module.__getattr__ = unavailable
         sys.modules[name] = module
     sys.modules["safetensors"].torch = sys.modules["safetensors.torch"]
     for name in ("float8_e4m3fn", "float8_e5m2"):

@@ -22,7 +22,7 @@ import { SampleNoise } from "./sample-noise.ts";
 export interface GenerateOptions {
   /** Samples denoised together in one UNet run (guidance doubles the UNet batch). @default 1 */
   batchSize?: number;
-  /** Checked before every step; an abort rejects with the signal's reason. */
+  /** Checked before the first step and after every step; an abort rejects with the signal's reason and stops the onStep events. */
   signal?: AbortSignal;
   /** Called after every step, once per sample in the batch. A throw aborts the generation. */
   onStep?: (event: StepEvent) => void;
@@ -133,13 +133,15 @@ async function denoise(batch: Batch): Promise<Float32Array> {
   const unetBatch = guided ? 2 * indices.length : indices.length;
   const unetInput = unetConditioning(batch, unetBatch);
   const timesteps = scheduler.timesteps;
+  options.signal?.throwIfAborted();
   for (const [i, timestep] of timesteps.entries()) {
-    options.signal?.throwIfAborted();
     const modelInput = scheduler.scaleModelInput(guided ? duplicateForGuidance(latents) : latents, timestep);
     const prediction = await model.unet.predict({ ...unetInput, sample: modelInput, sampleDims: [unetBatch, ...latentDims.slice(1)], timestep });
     const guidedPrediction = guided ? applyGuidance(prediction, request.guidanceScale) : prediction;
     latents = scheduler.step(guidedPrediction, timestep, latents, { randn: noise.draw }).prevSample;
     reportStep(batch, latents, i + 1, timesteps.length, timestep);
+    // Checked after each step, the last one included: an abort from onStep never yields images.
+    options.signal?.throwIfAborted();
   }
   return latents;
 }
@@ -161,15 +163,17 @@ function reportStep(batch: Batch, latents: Float32Array, step: number, totalStep
   const { options, indices, latentDims, model } = batch;
   if (!options.onStep) return;
   const previewable = model.latentChannels === 4;
-  indices.forEach((sampleIndex, i) =>
-    options.onStep!({
+  for (const [i, sampleIndex] of indices.entries()) {
+    // An abort from one sample's event silences the rest of the batch's events for this step.
+    if (options.signal?.aborted) return;
+    options.onStep({
       sampleIndex,
       step,
       totalSteps,
       timestep,
       preview: previewable ? () => latentPreview(latents, latentDims, i) : undefined,
-    }),
-  );
+    });
+  }
 }
 
 function scale(values: Float32Array, factor: number): Float32Array {

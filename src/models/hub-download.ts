@@ -42,8 +42,10 @@ interface RepoFile {
 
 /** Weights in formats Atelier does not run: never downloaded. */
 const SKIPPED = /\.(bin|safetensors|ckpt|pt|pth|msgpack|h5|gguf)$/i;
-/** Within a transformers.js CLIP repo's onnx/ folder, only the float32 towers are needed. */
-const CLIP_ONNX = /^onnx\/(text_model|vision_model)\.onnx(_data)?$/;
+/** transformers.js repos keep quantized and half-precision copies beside each float32 graph in onnx/. */
+const ONNX_VARIANT = /_(fp16|quantized|int8|uint8|q4|q4f16|bnb4)\.onnx(_data)?$/;
+/** A CLIP repo with split towers needs no combined onnx/model.onnx. */
+const CLIP_TOWER = /^onnx\/(text_model|vision_model)\.onnx$/;
 
 export async function pullRepository(repo: string, destination: string, options: PullOptions): Promise<{ files: string[] }> {
   const revision = options.revision ?? "main";
@@ -68,13 +70,16 @@ export async function pullRepository(repo: string, destination: string, options:
   return { files: wanted.map((file) => file.rfilename) };
 }
 
-/** Stable Diffusion repos: everything but PyTorch weights. CLIP repos for transformers.js: configs, tokenizer, float32 towers. */
+/**
+ * Stable Diffusion repos: everything but PyTorch weights. transformers.js repos (CLIP): configs,
+ * tokenizer and the float32 graphs in onnx/ (the split towers when there are some, else the combined model).
+ */
 export function selectFiles(siblings: RepoFile[]): RepoFile[] {
-  const isClip = siblings.some((file) => CLIP_ONNX.test(file.rfilename));
+  const hasTowers = siblings.some((file) => CLIP_TOWER.test(file.rfilename));
   return siblings.filter(({ rfilename: name }) => {
     if (SKIPPED.test(name) || name.startsWith(".")) return false;
-    if (isClip && name.startsWith("onnx/")) return CLIP_ONNX.test(name);
-    return name.endsWith(".json") || name.endsWith(".txt") || /\.(onnx|onnx_data|pb)$/.test(name) || name.endsWith("merges.txt");
+    if (name.startsWith("onnx/") && (ONNX_VARIANT.test(name) || (hasTowers && /^onnx\/model\.onnx/.test(name)))) return false;
+    return name.endsWith(".json") || name.endsWith(".txt") || /\.(onnx|onnx_data|pb)$/.test(name);
   });
 }
 

@@ -12,25 +12,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { preprocessImages, resizeAndCrop } from "../../src/inference/clip/clip-image-processor.ts";
 import { clipScore } from "../../src/inference/clip/clip-score.ts";
-import { resizeLikePil, type PilResample } from "../../src/inference/clip/pil-resample.ts";
+import { resizeLikePil } from "../../src/inference/clip/pil-resample.ts";
 import { loadClipScorer, type ClipScorer } from "../../src/inference/clip/clip-scorer.ts";
 import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
 import { weightsChecksum } from "../demo-models/demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
+import { clipFixture as fixture, clipFixtureImages as images, maxAbsDifference } from "./clip-fixture.ts";
 import { testImage } from "./clip-test-images.ts";
-
-interface Fixture {
-  model: { preset: "tiny" | "small"; weightsSha256: string };
-  pilResizes: { image: string; width: number; height: number; outWidth: number; outHeight: number; resample: PilResample; sha256: string }[];
-  cropSampleStride: number;
-  images: { name: string; width: number; height: number; cropSha256: string; cropSample: number[]; pixelValuesSha256: string; pixelValuesChannelMeans: number[] }[];
-  prompts: { text: string; tokenCount: number; inputIds: number[]; textEmbeds: number[] }[];
-  imageEmbeds: number[][];
-  scores: number[][];
-}
-
-const fixture = JSON.parse(readFileSync(new URL("../fixtures/clip-scores.json", import.meta.url), "utf8")) as Fixture;
-const images = fixture.images.map((image) => testImage(image.name, image.width, image.height));
 
 let root: string;
 let folder: string;
@@ -47,13 +35,6 @@ afterAll(async () => {
   await scorer?.release();
   await rm(root, { recursive: true, force: true });
 });
-
-function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  return worst;
-}
 
 function sha256(bytes: Uint8Array | Float32Array): string {
   return createHash("sha256").update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).digest("hex");

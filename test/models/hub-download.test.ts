@@ -81,6 +81,11 @@ describe("pullRepository", () => {
 });
 
 describe("selectFiles", () => {
+  it("keeps the float32 combined model of a CLIP repo without split towers", () => {
+    const names = ["config.json", "onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/model_fp16.onnx", "model.safetensors"];
+    expect(selectFiles(names.map((rfilename) => ({ rfilename }))).map((file) => file.rfilename)).toEqual(["config.json", "onnx/model.onnx"]);
+  });
+
   it("keeps only the float32 towers of a transformers.js CLIP repo", () => {
     const names = ["config.json", "tokenizer.json", "preprocessor_config.json", "onnx/model.onnx", "onnx/text_model.onnx", "onnx/vision_model.onnx", "onnx/text_model_quantized.onnx", "onnx/vision_model_fp16.onnx", "pytorch_model.bin"];
     expect(selectFiles(names.map((rfilename) => ({ rfilename }))).map((file) => file.rfilename)).toEqual([

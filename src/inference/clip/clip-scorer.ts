@@ -1,33 +1,34 @@
 /**
  * CLIP image–text scoring: `clipScore = 100 × cosine(image embedding, text embedding)`, the
- * number Atelier ranks a job's samples by. Loads a CLIP folder in the transformers.js layout
- * (tokenizer, CLIPTextModelWithProjection, CLIPVisionModelWithProjection) from local files only;
- * sessions are created once per scorer and reused until `release()`. Images are preprocessed here
- * exactly as transformers' Python CLIPImageProcessor does it with PIL, so scores match PyTorch's.
+ * number Atelier ranks a job's samples by. Loads a CLIP folder from local files only: the
+ * tokenizer through transformers.js, the model as split towers (transformers.js' layout) or as
+ * the combined CLIPModel export (optimum's), see clip-model-files.ts. Sessions are created once
+ * per scorer and reused until `release()`. Images are preprocessed here exactly as transformers'
+ * Python CLIPImageProcessor does it with PIL, so scores match PyTorch's.
  */
-import {
-  AutoTokenizer,
-  CLIPTextModelWithProjection,
-  CLIPVisionModelWithProjection,
-  Tensor,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-} from "@huggingface/transformers";
-import { halfToFloat32 } from "../float16.ts";
+import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
 import type { RuntimeOptions } from "../ort/runtime.ts";
 import type { RgbImage } from "../pipeline/decoded-image.ts";
-import { openClipFolder, type ClipFolder, type ClipModelDtype } from "./clip-folder.ts";
-import { preprocessImages } from "./clip-image-processor.ts";
+import { ClipFolderError, openClipFolder, type ClipFolder } from "./clip-folder.ts";
+import { preprocessImages, type PixelValues } from "./clip-image-processor.ts";
+import type { ClipModelDtype } from "./clip-model-files.ts";
 import { clipScore } from "./clip-score.ts";
+import type { ClipTowers } from "./clip-towers.ts";
+import { loadCombinedClipTowers } from "./combined-clip-towers.ts";
 import { truncateKeepingEnd } from "./prompt-ids.ts";
+import { loadSplitClipTowers } from "./split-clip-towers.ts";
 import { configureTransformers, type TransformersEnvironmentOptions } from "./transformers-environment.ts";
 
 export interface ClipScorerOptions {
   /** Images per vision-model run. @default 8 */
   readonly batchSize?: number;
-  /** Which ONNX variant to load: "fp32" = onnx/*_model.onnx, "fp16" = *_fp16.onnx, "q8" = *_quantized.onnx, … @default "fp32" */
+  /**
+   * Which ONNX variant to load: "fp32" = onnx/text_model.onnx and onnx/vision_model.onnx (or the
+   * combined onnx/model.onnx or model.onnx), "fp16" = the same names ending in _fp16, "q8" = in
+   * _quantized, … @default "fp32"
+   */
   readonly dtype?: ClipModelDtype;
-  /** Execution providers and thread counts for both sessions. @default CPU, onnxruntime's thread choice */
+  /** Execution providers and thread counts for the sessions. @default CPU, onnxruntime's thread choice */
   readonly runtime?: RuntimeOptions;
   /** transformers.js' global settings, applied before loading. @default local files only */
   readonly transformers?: TransformersEnvironmentOptions;
@@ -38,50 +39,42 @@ export interface ClipScorer {
   readonly folder: ClipFolder;
   /** The token ids the text model sees for a prompt: start, tokens, end, cut to the model's length keeping the end. */
   promptIds(prompt: string): number[];
-  /** The text model's `text_embeds` for a prompt (projected, not normalized). */
+  /**
+   * The model's `text_embeds` for a prompt: projected; L2-normalized when the folder has only the
+   * combined CLIPModel export (its graph normalizes), as computed from the split text model.
+   */
   embedText(prompt: string): Promise<Float32Array>;
-  /** The vision model's `image_embeds` for each image (projected, not normalized), run in batches. */
+  /** The model's `image_embeds` for each image (projected; normalized as `embedText`'s), run in batches. */
   embedImages(images: readonly RgbImage[]): Promise<Float32Array[]>;
   /** 100 × cosine similarity of each image with the prompt (the prompt is embedded once). */
   score(prompt: string, images: readonly RgbImage[]): Promise<number[]>;
-  /** Disposes both sessions; later calls throw. Safe to call twice. */
+  /** Disposes the sessions; later calls throw. Safe to call twice. */
   release(): Promise<void>;
 }
 
 const DEFAULT_BATCH_SIZE = 8;
 
 /**
- * Loads the CLIP folder at `folderPath` (checked first: one error lists every missing file) and
- * creates its two sessions, in parallel. Nothing is downloaded unless `options.transformers`
- * allows it.
+ * Loads the CLIP folder at `folderPath` (checked first: one ClipFolderError lists every missing
+ * file) and creates its sessions, in parallel. Nothing is downloaded unless
+ * `options.transformers` allows it.
  */
 export async function loadClipScorer(folderPath: string, options: ClipScorerOptions = {}): Promise<ClipScorer> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
-  const folder = await openClipFolder(folderPath, options.dtype ?? "fp32");
+  const dtype = options.dtype ?? "fp32";
+  const folder = await openClipFolder(folderPath, dtype);
   configureTransformers(options.transformers);
-  const modelOptions = pretrainedOptions(options);
-  const [tokenizer, textModel, visionModel] = await Promise.all([
+  const [tokenizer, towers] = await Promise.all([
     AutoTokenizer.from_pretrained(folder.path, { local_files_only: true }),
-    CLIPTextModelWithProjection.from_pretrained(folder.path, modelOptions),
-    CLIPVisionModelWithProjection.from_pretrained(folder.path, modelOptions),
+    loadTowers(folder, dtype, options.runtime ?? {}),
   ]);
-  return new LoadedClipScorer(folder, tokenizer, textModel, visionModel, batchSize);
+  return new LoadedClipScorer(folder, tokenizer, towers, batchSize);
 }
 
-/** from_pretrained options: the dtype's file, local files only, Atelier's runtime settings. */
-function pretrainedOptions(options: ClipScorerOptions): Parameters<typeof CLIPTextModelWithProjection.from_pretrained>[1] {
-  const runtime = options.runtime ?? {};
-  return {
-    dtype: options.dtype ?? "fp32",
-    local_files_only: true,
-    session_options: {
-      executionProviders: [...(runtime.executionProviders ?? ["cpu"])],
-      intraOpNumThreads: runtime.intraOpThreads ?? 0,
-      interOpNumThreads: runtime.interOpThreads ?? 0,
-      graphOptimizationLevel: "all",
-    },
-  };
+function loadTowers(folder: ClipFolder, dtype: ClipModelDtype, runtime: RuntimeOptions): Promise<ClipTowers> {
+  const files = folder.modelFiles;
+  return files.layout === "split" ? loadSplitClipTowers(folder.path, dtype, runtime) : loadCombinedClipTowers(folder, files.model, runtime);
 }
 
 class LoadedClipScorer implements ClipScorer {
@@ -90,8 +83,7 @@ class LoadedClipScorer implements ClipScorer {
   constructor(
     readonly folder: ClipFolder,
     private readonly tokenizer: PreTrainedTokenizer,
-    private readonly textModel: PreTrainedModel,
-    private readonly visionModel: PreTrainedModel,
+    private readonly towers: ClipTowers,
     private readonly batchSize: number,
   ) {}
 
@@ -100,35 +92,36 @@ class LoadedClipScorer implements ClipScorer {
   }
 
   async embedText(prompt: string): Promise<Float32Array> {
-    this.checkLive();
-    const ids = this.promptIds(prompt);
-    const shape = [1, ids.length];
-    const inputIds = new Tensor("int64", BigInt64Array.from(ids, BigInt), shape);
-    const attentionMask = new Tensor("int64", new BigInt64Array(ids.length).fill(1n), shape);
-    const outputs = (await this.textModel({ input_ids: inputIds, attention_mask: attentionMask })) as Record<string, Tensor>;
-    return rows(outputs, "text_embeds")[0]!;
+    return (await this.embed(prompt, [])).text;
   }
 
   async embedImages(images: readonly RgbImage[]): Promise<Float32Array[]> {
     this.checkLive();
-    const embeddings: Float32Array[] = [];
-    for (let start = 0; start < images.length; start += this.batchSize) {
-      const pixels = preprocessImages(images.slice(start, start + this.batchSize), this.folder.imageProcessor);
-      const outputs = (await this.visionModel({ pixel_values: new Tensor("float32", pixels.data, [...pixels.dims]) })) as Record<string, Tensor>;
-      embeddings.push(...rows(outputs, "image_embeds"));
-    }
-    return embeddings;
+    return (await this.towers.embed(undefined, this.pixelBatches(images))).images;
   }
 
   async score(prompt: string, images: readonly RgbImage[]): Promise<number[]> {
-    const text = await this.embedText(prompt);
-    const embeddings = await this.embedImages(images);
+    const { text, images: embeddings } = await this.embed(prompt, images);
     return embeddings.map((image) => clipScore(text, image));
   }
 
   release(): Promise<void> {
-    this.#released ??= Promise.all([this.textModel.dispose(), this.visionModel.dispose()]).then(() => undefined);
+    this.#released ??= this.towers.release();
     return this.#released;
+  }
+
+  /** The prompt's embedding and the images', from one pass over the image batches. */
+  private async embed(prompt: string, images: readonly RgbImage[]): Promise<{ text: Float32Array; images: Float32Array[] }> {
+    this.checkLive();
+    const embeddings = await this.towers.embed(this.promptIds(prompt), this.pixelBatches(images));
+    return { text: embeddings.text!, images: embeddings.images };
+  }
+
+  /** The images' model inputs, `batchSize` at a time, preprocessed only when the towers reach them. */
+  private *pixelBatches(images: readonly RgbImage[]): Generator<PixelValues> {
+    for (let start = 0; start < images.length; start += this.batchSize) {
+      yield preprocessImages(images.slice(start, start + this.batchSize), this.folder.imageProcessor);
+    }
   }
 
   private checkLive(): void {
@@ -137,16 +130,7 @@ class LoadedClipScorer implements ClipScorer {
 
   private endOfTextId(): number {
     const id: number | null | undefined = this.tokenizer.eos_token_id;
-    if (id === undefined || id === null) throw new Error(`${this.folder.path}: the tokenizer defines no eos_token (tokenizer_config.json)`);
+    if (id === undefined || id === null) throw new ClipFolderError(this.folder.path, `${this.folder.path}: the tokenizer defines no eos_token (tokenizer_config.json)`);
     return id;
   }
-}
-
-/** The rows of a [batch, dim] output as float32 arrays (fp16 exports return half-precision bits). */
-function rows(outputs: Record<string, Tensor>, name: string): Float32Array[] {
-  const tensor = outputs[name];
-  if (tensor === undefined) throw new Error(`the model returned no ${name} (outputs: ${Object.keys(outputs).join(", ")})`);
-  const values = tensor.type === "float16" ? halfToFloat32(tensor.data as Uint16Array) : Float32Array.from(tensor.data as Float32Array);
-  const [batch, width] = tensor.dims as [number, number];
-  return Array.from({ length: batch }, (_, row) => values.slice(row * width, (row + 1) * width));
 }

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "prisma/config";
-import { loadConfig } from "./src/config.ts";
+import { loadDatabaseConfig } from "./src/config.ts";
 import { embeddedConnectionString } from "./src/db/embedded-postgres.ts";
 
 // Prisma's CLI runs migrations through a native schema-engine binary that it downloads on first
@@ -16,7 +16,7 @@ import { embeddedConnectionString } from "./src/db/embedded-postgres.ts";
 // yourself to use a native binary instead. (This file is loaded before the CLI looks for the binary.)
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./tools/prisma-schema-engine/schema-engine.js", import.meta.url));
 
-const { database } = loadConfig();
+const database = loadDatabaseConfig();
 
 export default defineConfig({
   schema: "prisma/schema.prisma",

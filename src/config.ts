@@ -138,13 +138,11 @@ export class ConfigError extends UserFacingError {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig {
-  const values = parseVariables(env);
+  const values = parseVariables(env, Object.keys(ENVIRONMENT) as VariableName[]);
   const dataDir = path.resolve(values.ATELIER_DATA_DIR);
   return {
     dataDir,
-    database: values.DATABASE_URL
-      ? { kind: "external", url: values.DATABASE_URL }
-      : { kind: "embedded", clusterDir: path.join(dataDir, "postgres"), port: values.ATELIER_EMBEDDED_PG_PORT },
+    database: databaseConfig(values),
     http: { host: values.HOST, port: values.PORT },
     models: {
       dir: path.join(dataDir, "models"),
@@ -158,10 +156,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
   };
 }
 
-function parseVariables(env: NodeJS.ProcessEnv): Parsed {
+const DATABASE_VARIABLES = ["DATABASE_URL", "ATELIER_DATA_DIR", "ATELIER_EMBEDDED_PG_PORT"] as const;
+
+/**
+ * Only the database settings, for tools that need nothing else (Prisma's CLI through
+ * prisma.config.ts, run by `npm ci` too): a bad value elsewhere must not stop them.
+ */
+export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
+  return databaseConfig(parseVariables(env, DATABASE_VARIABLES));
+}
+
+function databaseConfig(values: Pick<Parsed, (typeof DATABASE_VARIABLES)[number]>): DatabaseConfig {
+  if (values.DATABASE_URL) return { kind: "external", url: values.DATABASE_URL };
+  const clusterDir = path.join(path.resolve(values.ATELIER_DATA_DIR), "postgres");
+  return { kind: "embedded", clusterDir, port: values.ATELIER_EMBEDDED_PG_PORT };
+}
+
+function parseVariables<K extends VariableName>(env: NodeJS.ProcessEnv, names: readonly K[]): Pick<Parsed, K> {
   const parsed: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const [name, spec] of Object.entries(ENVIRONMENT) as [VariableName, VariableSpec<unknown>][]) {
+  for (const name of names) {
+    const spec: VariableSpec<unknown> = ENVIRONMENT[name];
     // An empty value counts as unset, as shells and .env files commonly write `VAR=`.
     const raw = env[name] === "" ? undefined : env[name];
     const result = spec.schema.safeParse(raw ?? spec.default);
@@ -171,5 +186,5 @@ function parseVariables(env: NodeJS.ProcessEnv): Parsed {
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}\nSee the configuration table in README.md.`);
   }
-  return parsed as Parsed;
+  return parsed as Pick<Parsed, K>;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, ENVIRONMENT, loadConfig } from "../src/config.ts";
+import { ConfigError, ENVIRONMENT, loadConfig, loadDatabaseConfig } from "../src/config.ts";
 
 describe("loadConfig", () => {
   it("runs on embedded defaults when nothing is set", () => {
@@ -57,5 +57,12 @@ describe("README configuration table", () => {
   it("documents no variable the code does not read", () => {
     const documented = [...rows.keys()].filter((name) => !name.startsWith("ATELIER_TEST_"));
     expect(documented.sort()).toEqual(Object.keys(ENVIRONMENT).sort());
+  });
+});
+
+describe("loadDatabaseConfig", () => {
+  it("reads only the database settings, so a bad value elsewhere does not stop Prisma's CLI", () => {
+    expect(loadDatabaseConfig({ PORT: "not a port", DATABASE_URL: "postgres://db/atelier" })).toEqual({ kind: "external", url: "postgres://db/atelier" });
+    expect(() => loadDatabaseConfig({ ATELIER_EMBEDDED_PG_PORT: "0" })).toThrow(/ATELIER_EMBEDDED_PG_PORT="0"/);
   });
 });

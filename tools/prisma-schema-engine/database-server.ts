@@ -5,7 +5,7 @@
  * `npx prisma migrate status` works with no setup and leaves nothing running. A cluster another
  * process runs (say `atelier serve`) is used as it is and left running.
  */
-import { loadConfig } from "../../src/config.ts";
+import { loadDatabaseConfig } from "../../src/config.ts";
 import { embeddedConnectionString, startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
 
 export interface DatabaseServer {
@@ -20,7 +20,7 @@ export interface DatabaseServer {
 const EXTERNAL: DatabaseServer = { managed: false, ready: async () => {}, stop: async () => {} };
 
 export function databaseServerFor(connectionString: string | undefined, env: NodeJS.ProcessEnv = process.env): DatabaseServer {
-  const { database } = loadConfig(env);
+  const database = loadDatabaseConfig(env);
   if (database.kind !== "embedded" || connectionString !== embeddedConnectionString(database.port)) return EXTERNAL;
   let running: Promise<EmbeddedPostgres> | undefined;
   return {

@@ -14,6 +14,7 @@ import type { RankedImage } from "../inference/text-to-image.ts";
 import type { OpenedModels } from "../models/open-models.ts";
 import { decimalNumber, wholeNumber } from "./option-parsers.ts";
 import { createProgressBar } from "./progress-bar.ts";
+import { formatTable } from "./text-table.ts";
 import { UserFacingError } from "../errors.ts";
 
 interface GenerateFlags {
@@ -157,8 +158,5 @@ function jsonReport(model: string, clipModel: string, request: GenerationRequest
 
 function table(images: RankedImage[], files: string[]): string {
   const rows = images.map((image, i) => [String(image.rank), String(image.sampleIndex), String(image.seed), image.clipScore.toFixed(2), files[i]!]);
-  const header = ["rank", "sample", "seed", "CLIP score", "file"];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+  return formatTable(["rank", "sample", "seed", "CLIP score", "file"], rows);
 }

@@ -6,10 +6,11 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { loadConfig } from "../config.ts";
 import { pullRepository } from "../models/hub-download.ts";
-import { listModels } from "../models/list-models.ts";
+import { listModels, type ModelListing } from "../models/list-models.ts";
 import { parseModelReference, type DemoPreset } from "../models/model-reference.ts";
 import { DEFAULT_EXPORTER, EXPORTER_GENERATIONS, type ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
 import { createProgressBar } from "./progress-bar.ts";
+import { formatTable } from "./text-table.ts";
 
 type Progress = (done: number, total: number, what: string) => void;
 
@@ -17,9 +18,10 @@ export function registerModelsCommand(program: Command): void {
   const models = program
     .command("models")
     .description("List models (demo models are marked: random weights, images are noise); see the subcommands.")
-    .action(async () => {
-      const config = loadConfig();
-      process.stdout.write(`${JSON.stringify(await listModels(config.models), null, 2)}\n`);
+    .option("--json", "print the list as JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const listing = await listModels(loadConfig().models);
+      process.stdout.write(flags.json ? `${JSON.stringify(listing, null, 2)}\n` : modelsTable(listing));
     });
 
   models
@@ -74,4 +76,14 @@ export function registerModelsCommand(program: Command): void {
         bar.stop();
       }
     });
+}
+
+function modelsTable(listing: ModelListing[]): string {
+  const rows = listing.map((model) => [
+    model.name,
+    model.kind,
+    model.present ? "yes" : "no",
+    [...model.configuredAs, ...(model.demo ? ["DEMO: random weights, images are noise, scores meaningless"] : [])].join(" · "),
+  ]);
+  return formatTable(["name", "kind", "on disk", "notes"], rows);
 }

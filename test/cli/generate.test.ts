@@ -70,6 +70,27 @@ describe("atelier generate", () => {
   });
 });
 
+describe("atelier models", () => {
+  it("labels demo models as random weights, in the table and in JSON", async () => {
+    const table = await runCli(["models"], env);
+    expect(table.code, table.output).toBe(0);
+    expect(table.output).toMatch(/demo-sd-tiny\s+demo\s+yes\s+ATELIER_SD_MODEL · DEMO: random weights, images are noise/);
+    const listing = JSON.parse((await runCli(["models", "--json"], env)).output) as { name: string; demo: boolean; present: boolean }[];
+    expect(listing.find((model) => model.name === "demo-clip-tiny")).toMatchObject({ demo: true, present: true });
+  });
+
+  it("makes the demo models in another exporter's layout under a name of their own", async () => {
+    const out = path.join(dataDir, "made");
+    const made = await runCli(["models", "make-demo", "--out", out, "--exporter", "optimum-1.24", "--dtype", "float16"], env);
+    expect(made.code, made.output).toBe(0);
+    const marker = JSON.parse(readFileSync(path.join(out, "demo-sd-tiny-optimum-1.24-float16", "demo-model.json"), "utf8")) as Record<string, unknown>;
+    expect(marker).toMatchObject({ demo: true, exporter: "optimum-1.24", dtype: "float16" });
+    const listed = await runCli(["generate", "x", "--steps", "2", "--samples", "1", "--model", path.join(out, "demo-sd-tiny-optimum-1.24-float16"), "--out", path.join(dataDir, "fp16")], env);
+    expect(listed.code, listed.output).toBe(0);
+    expect(listed.output).toContain("demo-sd-tiny-optimum-1.24-float16 is a generated demo model with random weights");
+  });
+});
+
 describe("atelier inspect", () => {
   it("prints the token ids the text encoder gets", async () => {
     const modelDir = path.join(dataDir, "models", "demo-sd-tiny");

@@ -1,6 +1,6 @@
 /**
  * `atelier serve`: the composition root of the API process. Start order: database (embedded
- * PostgreSQL if configured, migrations) → HTTP. Stop order is the reverse: stop accepting HTTP,
+ * PostgreSQL if configured, migrations) → models (demo models made when missing) → HTTP. Stop order is the reverse: stop accepting HTTP,
  * let requests finish, close the database, stop the embedded PostgreSQL.
  */
 import type { AtelierConfig } from "./config.ts";
@@ -9,6 +9,7 @@ import { migrationStatus } from "./db/migrations.ts";
 import { createApp } from "./http/app.ts";
 import { listen } from "./http/server.ts";
 import type { Logger } from "./log.ts";
+import { prepareModels } from "./models/prepare-models.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -21,6 +22,7 @@ export interface RunningServer {
 export async function startServer(config: AtelierConfig, log: Logger): Promise<RunningServer> {
   const database = await openDatabase(config.database, log);
   try {
+    await prepareModels(config.models, log);
     const app = createApp({
       health: {
         version: VERSION,

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { startCli, runCli } from "../support/cli-process.ts";
@@ -36,6 +37,10 @@ describe("atelier serve", () => {
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: "ok", database: { reachable: true, migrations: { upToDate: true, pending: [] } } });
     expect(health.body.version).toMatch(/^\d+\.\d+\.\d+/);
+
+    // The demo models are made on first start, so the platform can generate right away.
+    expect(cli.output()).toContain("made demo model demo-sd-tiny (random weights: images are noise)");
+    expect(existsSync(path.join(dataDir, "models", "demo-clip-tiny", "demo-model.json"))).toBe(true);
 
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);

@@ -22,7 +22,7 @@ implements) against PIL itself on many sizes, and records the largest pixel diff
 
 Run:
   node bin/atelier.js models make-demo --preset tiny --out /tmp/demo   (writes /tmp/demo/demo-clip-tiny)
-  /usr/bin/python3 tools/reference/clip_reference.py /tmp/demo-clip-tiny
+  /usr/bin/python3 tools/reference/clip_reference.py /tmp/demo/demo-clip-tiny
 """
 import gzip
 import hashlib
@@ -36,10 +36,10 @@ import types
 from pathlib import Path
 
 import numpy as np
-import onnx
 import PIL
 import torch
-from onnx import numpy_helper
+
+from onnx_weights import initializers, weights_checksum  # noqa: E402 (tools/reference is the script folder)
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -270,18 +270,6 @@ def prompt_inputs(tokenizer, text, max_length):
 
 
 # --- transformers CLIPModel forward, ported ------------------------------------------------------
-
-def initializers(path):
-    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
-
-
-def weights_checksum(tensors):
-    """sha256 over sorted names: name, NUL, little-endian float32 bytes (same as the TS tests)."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        digest.update(name.encode() + b"\0")
-        digest.update(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
-    return digest.hexdigest()
 
 
 def encoder(weights, prefix, hidden, config, mask):

@@ -14,7 +14,6 @@ Make the folders, then run:
     tools/reference/demo_components.py /tmp/demo-sd-tiny /tmp/demo-sd-small > test/fixtures/demo-components.json
 """
 import gzip
-import hashlib
 import importlib.util
 import importlib.machinery
 import json
@@ -24,9 +23,9 @@ import tempfile
 import types
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 import torch
+
+from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402 (tools/reference is the script folder)
 
 
 def shim_missing_modules():
@@ -57,24 +56,6 @@ shim_missing_modules()
 from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402
 
 torch.set_grad_enabled(False)
-
-
-def initializers(path):
-    model = onnx.load(path)
-    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-
-
-def weights_checksum(tensors):
-    """sha256 over sorted names: name, NUL, little-endian float32 bytes (same as the TS test)."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        digest.update(name.encode() + b"\0")
-        digest.update(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
-    return digest.hexdigest()
-
-
-def to_torch(tensors):
-    return {name: torch.from_numpy(np.array(value, dtype=np.float32)) for name, value in tensors.items()}
 
 
 def pattern(shape, phase, scale=1.5):

@@ -91,15 +91,8 @@ def stub_torch_compiler():
 transformers = stub_transformers()
 stub_torch_compiler()
 
-from demo_components import (  # noqa: E402
-    clip_text_forward,
-    diffusers_unet,
-    diffusers_vae,
-    initializers,
-    openai_simple_tokenizer,
-    to_torch,
-    weights_checksum,
-)
+from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402
+from demo_components import clip_text_forward, diffusers_unet, diffusers_vae, openai_simple_tokenizer  # noqa: E402
 from diffusers import (  # noqa: E402
     DDIMScheduler,
     DPMSolverMultistepScheduler,

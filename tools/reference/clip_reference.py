@@ -24,27 +24,23 @@ Run:
   node bin/atelier.js models make-demo --preset tiny --out /tmp/demo   (writes /tmp/demo/demo-clip-tiny)
   /usr/bin/python3 tools/reference/clip_reference.py /tmp/demo/demo-clip-tiny
 """
-import gzip
 import hashlib
-import importlib.util
 import json
 import math
 import re
 import sys
-import tempfile
-import types
 from pathlib import Path
 
 import numpy as np
 import PIL
 import torch
 
+from openai_tokenizer import openai_simple_tokenizer  # noqa: E402
 from onnx_weights import initializers, weights_checksum  # noqa: E402 (tools/reference is the script folder)
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "test" / "fixtures" / "clip-scores.json"
-CLIP_TOKENIZER_SOURCE = "/work/ref/clip/simple_tokenizer.py"
 CROP_SAMPLE_STRIDE = 7
 
 torch.set_grad_enabled(False)
@@ -245,17 +241,7 @@ def resize_check():
 # --- tokenizer ----------------------------------------------------------------------------------
 
 def load_tokenizer(folder):
-    sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda text: text))  # identity on ASCII prompts
-    spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", CLIP_TOKENIZER_SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    merges = open(f"{folder}/merges.txt", encoding="utf-8").read().split("\n")
-    with tempfile.TemporaryDirectory() as scratch:
-        path = f"{scratch}/bpe.txt.gz"
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            handle.write("\n".join(merges[:-1]))
-        tokenizer = module.SimpleTokenizer(path)
-    assert tokenizer.encoder == json.load(open(f"{folder}/vocab.json", encoding="utf-8")), "vocab.json disagrees"
+    tokenizer = openai_simple_tokenizer(folder)
     fast = json.load(open(f"{folder}/tokenizer.json", encoding="utf-8"))
     assert {**fast["model"]["vocab"], **{t["content"]: t["id"] for t in fast["added_tokens"]}} == tokenizer.encoder
     return tokenizer

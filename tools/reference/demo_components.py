@@ -13,18 +13,16 @@ Make the folders, then run:
   PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 \
     tools/reference/demo_components.py /tmp/demo-sd-tiny /tmp/demo-sd-small > test/fixtures/demo-components.json
 """
-import gzip
-import importlib.util
 import importlib.machinery
 import json
 import re
 import sys
-import tempfile
 import types
 
 import numpy as np
 import torch
 
+import openai_tokenizer  # noqa: E402
 from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402 (tools/reference is the script folder)
 
 
@@ -188,22 +186,8 @@ TOKENIZER_PROMPTS = [
 
 
 def openai_simple_tokenizer(folder):
-    """OpenAI CLIP's own simple_tokenizer.py (/work/ref/clip) built from the folder's merges.txt and
-    checked against its vocab.json. ftfy is not installed: fix_text is stubbed as identity, which is
-    what it does to ASCII prompts."""
-    sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda text: text))
-    spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", "/work/ref/clip/simple_tokenizer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    merges = open(f"{folder}/tokenizer/merges.txt", encoding="utf-8").read().split("\n")
-    with tempfile.TemporaryDirectory() as scratch:
-        path = f"{scratch}/bpe.txt.gz"
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            handle.write("\n".join(merges[:-1]))  # simple_tokenizer reads lines 1.. of a file without a final newline
-        tokenizer = module.SimpleTokenizer(path)
-    vocab = json.load(open(f"{folder}/tokenizer/vocab.json", encoding="utf-8"))
-    assert tokenizer.encoder == vocab, "OpenAI's vocabulary construction disagrees with vocab.json"
-    return tokenizer
+    """The tokenizer of a Stable Diffusion folder, as openai/CLIP builds it."""
+    return openai_tokenizer.openai_simple_tokenizer(f"{folder}/tokenizer")
 
 
 def tokenizer_case(folder):

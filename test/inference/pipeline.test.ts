@@ -3,7 +3,7 @@
  * determinism, batch independence, cancellation, progress events, request checking, and loading
  * every exporter layout (and broken folders) of the tiny demo model.
  */
-import { copyFile, rm } from "node:fs/promises";
+import { copyFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,6 +165,13 @@ describe("loading", () => {
       expect.stringMatching(/^Cannot load a CLIP tokenizer from .*\n  - merges\.txt: missing/),
     ]);
     expect(error.message).toContain(dir);
+  });
+
+  it("refuses a component config that does not parse instead of falling back silently", async () => {
+    const dir = await copyDemoModelFolder();
+    await writeFile(path.join(dir, "unet/config.json"), '{"sample_size": 8,');
+    const error = await loadError(dir);
+    expect(error.problems).toEqual([expect.stringMatching(/^unet\/config\.json is not valid JSON: /)]);
   });
 
   it("reports every component that is not the model it should be in one ModelLoadError", async () => {

@@ -83,7 +83,7 @@ export async function loadStableDiffusion(dir: string, runtime: RuntimeOptions =
   ]);
   const problems = [
     ...missing.map((file) => `missing ${file}`),
-    ...[tokenizer, configs].flatMap((result) => (result instanceof Error ? [result.message] : [])),
+    ...[tokenizer, configs].flatMap((result) => (result instanceof ModelLoadError ? result.problems : result instanceof Error ? [result.message] : [])),
   ];
   if (problems.length > 0 || !configs || configs instanceof Error || tokenizer instanceof Error) throw new ModelLoadError(dir, problems);
 
@@ -176,14 +176,19 @@ type Configs = Awaited<ReturnType<typeof readConfigs>>;
 async function readConfigs(dir: string) {
   return {
     scheduler: await readSchedulerConfig(dir),
-    unet: (await readJson(dir, "unet/config.json").catch(() => undefined)) as UnetConfig | undefined,
-    vae: (await readJson(dir, "vae_decoder/config.json").catch(() => undefined)) as VaeConfig | undefined,
+    unet: (await readOptionalJson(dir, "unet/config.json")) as UnetConfig | undefined,
+    vae: (await readOptionalJson(dir, "vae_decoder/config.json")) as VaeConfig | undefined,
   };
 }
 
 /** scheduler/scheduler_config.json of a model folder, as diffusers saved it. */
 export async function readSchedulerConfig(dir: string): Promise<Record<string, unknown>> {
   return (await readJson(dir, "scheduler/scheduler_config.json")) as Record<string, unknown>;
+}
+
+/** A component config: absent in diffusers' conversion-script layout (fallbacks apply), but if present it must parse. */
+async function readOptionalJson(dir: string, file: string): Promise<unknown> {
+  return existsSync(path.join(dir, file)) ? readJson(dir, file) : undefined;
 }
 
 async function readJson(dir: string, file: string): Promise<unknown> {

@@ -14,7 +14,7 @@ import { embeddedConnectionString } from "./src/db/embedded-postgres.ts";
 // used online too, so that every machine migrates with the same engine that `atelier migrate` uses
 // in-process, and an air-gapped install needs no extra step. Set PRISMA_SCHEMA_ENGINE_BINARY
 // yourself to use a native binary instead. (This file is loaded before the CLI looks for the binary.)
-process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./tools/prisma-schema-engine/schema-engine.js", import.meta.url));
+process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./src/db/schema-engine/schema-engine.js", import.meta.url));
 
 const database = loadDatabaseConfig();
 

@@ -8,7 +8,7 @@ import { loadConfig } from "../config.ts";
 import { pullRepository } from "../models/hub-download.ts";
 import { listModels, type ModelListing } from "../models/list-models.ts";
 import { parseModelReference, type DemoPreset } from "../models/model-reference.ts";
-import { DEFAULT_EXPORTER, EXPORTER_GENERATIONS, type ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
+import { DEFAULT_EXPORTER, EXPORTER_GENERATIONS, type ExporterGeneration } from "../models/demo/export-profiles.ts";
 import { createProgressBar } from "./progress-bar.ts";
 import { formatTable } from "./text-table.ts";
 
@@ -33,8 +33,8 @@ export function registerModelsCommand(program: Command): void {
     .addOption(new Option("--dtype <dtype>", "float type of the Stable Diffusion weights and inputs").choices(["float32", "float16"]).default("float32"))
     .action(async (flags: { preset: DemoPreset; out?: string; exporter: ExporterGeneration; dtype: "float32" | "float16" }) => {
       const parent = path.resolve(flags.out ?? loadConfig().models.dir);
-      const { makeDemoStableDiffusion } = await import("../../tools/demo-models/stable-diffusion.ts");
-      const { makeDemoClip } = await import("../../tools/demo-models/write-clip.ts");
+      const { makeDemoStableDiffusion } = await import("../models/demo/stable-diffusion.ts");
+      const { makeDemoClip } = await import("../models/demo/write-clip.ts");
       // A non-default layout gets its own folder name, so it never replaces the demo model Atelier runs.
       const variant = flags.exporter === DEFAULT_EXPORTER && flags.dtype === "float32" ? "" : `-${flags.exporter}-${flags.dtype}`;
       const jobs = [

@@ -2,7 +2,7 @@
  * Atelier's schema migrations (prisma/migrations), applied in-process by `atelier serve`,
  * `atelier worker` and `atelier migrate`: no Prisma CLI and no child process. The work is done by
  * Prisma's own schema engine, compiled to WebAssembly, the same code `npx prisma migrate` runs
- * through tools/prisma-schema-engine, so a migration applied here is recorded in
+ * through src/db/schema-engine, so a migration applied here is recorded in
  * `_prisma_migrations` exactly as `prisma migrate deploy` records it, and the CLI agrees afterwards.
  *
  * Failures throw SchemaEngineError: its message is Prisma's (with the database's own error text),
@@ -11,10 +11,10 @@
  */
 import { fileURLToPath } from "node:url";
 import type { DiagnoseMigrationHistoryOutput, MigrationList } from "@prisma/schema-engine-wasm/schema_engine_bg";
-import { withEngineSession } from "../../tools/prisma-schema-engine/engine-session.ts";
-import { readMigrationsDirectory } from "../../tools/prisma-schema-engine/migrations-directory.ts";
+import { withEngineSession } from "./schema-engine/engine-session.ts";
+import { readMigrationsDirectory } from "./schema-engine/migrations-directory.ts";
 
-export { SchemaEngineError } from "../../tools/prisma-schema-engine/engine-errors.ts";
+export { SchemaEngineError } from "./schema-engine/engine-errors.ts";
 
 /** The repository's migrations folder, wherever the process was started from. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));

@@ -1,5 +1,5 @@
 /**
- * Generated demo models carry a `demo-model.json` with `"demo": true` (written by tools/demo-models),
+ * Generated demo models carry a `demo-model.json` with `"demo": true` (written by src/models/demo),
  * so a demo model is recognized as one wherever its folder is, and labelled as random weights. The
  * generator version in it lets Atelier remake a demo folder that an older generator wrote.
  */
@@ -12,7 +12,7 @@ export const DEMO_MARKER_FILE = "demo-model.json";
 export const DEMO_GENERATOR_VERSION = 2;
 
 export function demoMarkerJson(details: Record<string, unknown>): string {
-  const marker = { demo: true, randomWeights: true, generatorVersion: DEMO_GENERATOR_VERSION, generator: "atelier tools/demo-models", ...details };
+  const marker = { demo: true, randomWeights: true, generatorVersion: DEMO_GENERATOR_VERSION, generator: "atelier src/models/demo", ...details };
   return `${JSON.stringify(marker, null, 2)}\n`;
 }
 

@@ -4,8 +4,8 @@
  * as it is; a Hugging Face repo must have been pulled. Returns the folder.
  */
 import { existsSync } from "node:fs";
-import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
-import { makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
+import { makeDemoClip } from "./demo/write-clip.ts";
+import { makeDemoStableDiffusion } from "./demo/stable-diffusion.ts";
 import { isCurrentDemoModel } from "./demo-marker.ts";
 import type { ModelReference } from "./model-reference.ts";
 import { UserFacingError } from "../errors.ts";

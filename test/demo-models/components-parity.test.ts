@@ -12,9 +12,9 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import fixture from "../fixtures/demo-components.json" with { type: "json" };
-import type { ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
-import { makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
-import type { DemoPreset } from "../../tools/demo-models/presets.ts";
+import type { ExporterGeneration } from "../../src/models/demo/export-profiles.ts";
+import { makeDemoStableDiffusion } from "../../src/models/demo/stable-diffusion.ts";
+import type { DemoPreset } from "../../src/models/demo/presets.ts";
 import { floats, floatTensor, maxError, pattern, weightsChecksum, type PatternSpec } from "./demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 

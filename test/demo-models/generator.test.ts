@@ -1,6 +1,7 @@
 /**
  * The demo Stable Diffusion generator: deterministic bytes, the exact signatures of each real
- * exporter generation (names, dtypes, dims; from shared/notes/onnx-export-facts.md, written out
+ * exporter generation (names, dtypes, dims, as optimum's exporters/onnx/model_configs.py at tags
+ * v1.23.3 and v1.24.0, optimum-onnx's, and diffusers' convert script write them; written out
  * here rather than derived from the generator's own tables), the folder layouts, and finite,
  * varied outputs from a tiny run of every component.
  */
@@ -9,8 +10,8 @@ import { readFile, readdir, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
-import { demoModelDefinition, makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
+import type { ExporterGeneration } from "../../src/models/demo/export-profiles.ts";
+import { demoModelDefinition, makeDemoStableDiffusion } from "../../src/models/demo/stable-diffusion.ts";
 import { floats, floatTensor, listFiles, readModelProto, summarize } from "./demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 

@@ -13,7 +13,7 @@ import { UserFacingError } from "../../src/errors.ts";
 import { ClipFolderError } from "../../src/inference/clip/clip-folder.ts";
 import { clipScore } from "../../src/inference/clip/clip-score.ts";
 import { loadClipScorer, type ClipScorer } from "../../src/inference/clip/clip-scorer.ts";
-import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
+import { makeDemoClip } from "../../src/models/demo/write-clip.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { clipFixture as fixture, clipFixtureImages as images, maxAbsDifference } from "./clip-fixture.ts";
 

@@ -13,7 +13,7 @@ import { clipScore } from "../../src/inference/clip/clip-score.ts";
 import { loadClipScorer } from "../../src/inference/clip/clip-scorer.ts";
 import { isDemoModelFolder } from "../../src/models/demo-marker.ts";
 import { configureTransformers } from "../../src/inference/clip/transformers-environment.ts";
-import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
+import { makeDemoClip } from "../../src/models/demo/write-clip.ts";
 import { listFiles } from "../demo-models/demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { testImage } from "./clip-test-images.ts";

@@ -10,7 +10,7 @@ import { UserFacingError } from "../../src/errors.ts";
 import { ClipFolderError, openClipFolder } from "../../src/inference/clip/clip-folder.ts";
 import { clipModelLayouts } from "../../src/inference/clip/clip-model-files.ts";
 import { loadClipScorer } from "../../src/inference/clip/clip-scorer.ts";
-import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
+import { makeDemoClip } from "../../src/models/demo/write-clip.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 
 let root: string;

@@ -14,7 +14,7 @@ import { preprocessImages, resizeAndCrop } from "../../src/inference/clip/clip-i
 import { clipScore } from "../../src/inference/clip/clip-score.ts";
 import { resizeLikePil } from "../../src/inference/clip/pil-resample.ts";
 import { loadClipScorer, type ClipScorer } from "../../src/inference/clip/clip-scorer.ts";
-import { makeDemoClip } from "../../tools/demo-models/write-clip.ts";
+import { makeDemoClip } from "../../src/models/demo/write-clip.ts";
 import { weightsChecksum } from "../demo-models/demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { clipFixture as fixture, clipFixtureImages as images, maxAbsDifference } from "./clip-fixture.ts";

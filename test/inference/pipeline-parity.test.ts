@@ -27,8 +27,8 @@ import { parsePythonJson } from "../../src/inference/models/python-json.ts";
 import type { GenerationRequest } from "../../src/inference/pipeline/generation-request.ts";
 import { generate } from "../../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import { createScheduler } from "../../src/inference/schedulers/index.ts";
-import { EXPORT_PROFILES, EXPORTER_GENERATIONS, type ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
-import { schedulerConfigJson } from "../../tools/demo-models/stable-diffusion-files.ts";
+import { EXPORT_PROFILES, EXPORTER_GENERATIONS, type ExporterGeneration } from "../../src/models/demo/export-profiles.ts";
+import { schedulerConfigJson } from "../../src/models/demo/stable-diffusion-files.ts";
 import { weightsChecksum } from "../demo-models/demo-model-support.ts";
 import { demoModelFolder, disposeDemoModels, loadDemoModel } from "../support/demo-model.ts";
 

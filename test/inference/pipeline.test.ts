@@ -11,7 +11,7 @@ import { ModelLoadError, loadStableDiffusion, type StableDiffusionModel } from "
 import { GenerationRequestError, type GenerationRequest } from "../../src/inference/pipeline/generation-request.ts";
 import { generate, type GeneratedSample, type StepEvent } from "../../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import { createScheduler } from "../../src/inference/schedulers/index.ts";
-import { EXPORTER_GENERATIONS } from "../../tools/demo-models/export-profiles.ts";
+import { EXPORTER_GENERATIONS } from "../../src/models/demo/export-profiles.ts";
 import { copyDemoModelFolder, disposeDemoModels, loadDemoModel } from "../support/demo-model.ts";
 
 /** A short job on the shipped demo model (optimum-1.23 layout, float32); Euler a draws noise at every step. */

@@ -7,9 +7,9 @@
 import { cp, rm } from "node:fs/promises";
 import path from "node:path";
 import { loadStableDiffusion, type StableDiffusionModel } from "../../src/inference/models/stable-diffusion-model.ts";
-import { DEFAULT_EXPORTER, type ExporterGeneration } from "../../tools/demo-models/export-profiles.ts";
-import type { DemoPreset } from "../../tools/demo-models/presets.ts";
-import { makeDemoStableDiffusion } from "../../tools/demo-models/stable-diffusion.ts";
+import { DEFAULT_EXPORTER, type ExporterGeneration } from "../../src/models/demo/export-profiles.ts";
+import type { DemoPreset } from "../../src/models/demo/presets.ts";
+import { makeDemoStableDiffusion } from "../../src/models/demo/stable-diffusion.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
 export interface DemoVariant {

@@ -5,7 +5,7 @@
  * state-dict key, so a reference script can load them straight into diffusers' modules.
  */
 import onnxProto from "onnx-proto";
-import { float32ToHalf } from "../../../src/inference/float16.ts";
+import { float32ToHalf } from "../../../inference/float16.ts";
 import type { ParameterInit, ParameterSource } from "./seeded-parameters.ts";
 
 const { onnx } = onnxProto;

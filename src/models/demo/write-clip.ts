@@ -4,7 +4,7 @@
  * options give the same bytes on any machine. Atomic: the folder is built beside `outDir` and
  * renamed into place when complete.
  */
-import { DEMO_MARKER_FILE } from "../../src/models/demo-marker.ts";
+import { DEMO_MARKER_FILE } from "../../models/demo-marker.ts";
 import * as files from "./clip-files.ts";
 import { clipModelGraph, textModelGraph, visionModelGraph, type ClipGraphConfig } from "./clip-graphs.ts";
 import { DEMO_CLIP_SIZES } from "./clip-presets.ts";

@@ -12,7 +12,7 @@ import { serializeComponent, textEncoderGraph, unetGraph, vaeDecoderGraph, vaeEn
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
 import { demoTokenizer } from "./tokenizer/demo-tokenizer.ts";
 import { writeModelFolder, type FileGroup, type WriteStep } from "./write-model-folder.ts";
-import { DEMO_MARKER_FILE } from "../../src/models/demo-marker.ts";
+import { DEMO_MARKER_FILE } from "../../models/demo-marker.ts";
 
 export interface DemoStableDiffusionOptions {
   /** Model size: "tiny" for tests and the demo, "small" for benchmarks. */

@@ -3,7 +3,7 @@
  * (simple_tokenizer.py): the 256 byte symbols, the same with "</w>", one token per merge, then
  * <|startoftext|> and <|endoftext|>. Merges are learned deterministically from a word list.
  */
-import { bytesToUnicode } from "../../../src/inference/tokenizer/byte-level.ts";
+import { bytesToUnicode } from "../../../inference/tokenizer/byte-level.ts";
 
 /** The vocabulary and merges of a learned BPE. */
 export interface ClipBpe {

@@ -10,7 +10,7 @@ import type { ClipGraphConfig } from "./clip-graphs.ts";
 import { EXPORT_PROFILES } from "./export-profiles.ts";
 import { tokenizerFiles } from "./stable-diffusion-files.ts";
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
-import { demoMarkerJson } from "../../src/models/demo-marker.ts";
+import { demoMarkerJson } from "../../models/demo-marker.ts";
 
 const TRANSFORMERS_VERSION = "4.46.3";
 export const START_OF_TEXT = "<|startoftext|>";

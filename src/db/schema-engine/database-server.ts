@@ -5,8 +5,8 @@
  * `npx prisma migrate status` works with no setup and leaves nothing running. A cluster another
  * process runs (say `atelier serve`) is used as it is and left running.
  */
-import { loadDatabaseConfig } from "../../src/config.ts";
-import { embeddedConnectionString, startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
+import { loadDatabaseConfig } from "../../config.ts";
+import { embeddedConnectionString, startEmbeddedPostgres, type EmbeddedPostgres } from "../../db/embedded-postgres.ts";
 
 export interface DatabaseServer {
   /** True when this process starts and stops the server (the embedded one), false for an external one. */

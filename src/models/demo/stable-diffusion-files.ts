@@ -10,7 +10,7 @@ import type { UNet2DConditionConfig } from "./components/unet.ts";
 import type { ExportProfile, ExporterGeneration } from "./export-profiles.ts";
 import type { FloatType } from "./onnx/graph-builder.ts";
 import type { ClipBpe } from "./tokenizer/clip-bpe.ts";
-import { demoMarkerJson } from "../../src/models/demo-marker.ts";
+import { demoMarkerJson } from "../../models/demo-marker.ts";
 
 const DIFFUSERS_VERSION = "0.35.2";
 const TRANSFORMERS_VERSION = "4.46.3";

@@ -1,8 +1,8 @@
 /**
  * What each Stable Diffusion ONNX exporter generation writes: opset, input dtypes, dynamic
- * dimension names, the VAE encoder's output, and the folder layout. Sources are cited in
- * shared/notes/onnx-export-facts.md (optimum v1.23.3 / v1.24.0 / optimum-onnx model_configs.py,
- * diffusers scripts/convert_stable_diffusion_checkpoint_to_onnx.py).
+ * dimension names, the VAE encoder's output, and the folder layout. Sources: optimum's
+ * optimum/exporters/onnx/model_configs.py at tags v1.23.3 and v1.24.0, the same file in
+ * huggingface/optimum-onnx, and diffusers' scripts/convert_stable_diffusion_checkpoint_to_onnx.py.
  */
 import type { Dim } from "./onnx/graph-builder.ts";
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deployMigrations, MIGRATIONS_DIR, migrationStatus } from "../../src/db/migrations.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
@@ -17,7 +17,7 @@ let client: pg.Client;
 let initName: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase("atelier_migrations");
+  database = await createTestDatabase(inject("adminDatabaseUrl"), "atelier_migrations");
   client = new pg.Client({ connectionString: database.url });
   await client.connect();
 });

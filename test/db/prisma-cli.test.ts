@@ -7,9 +7,9 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deployMigrations } from "../../src/db/migrations.ts";
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from "../support/test-database.ts";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PRISMA_CLI = fileURLToPath(new URL("../../node_modules/prisma/build/index.js", import.meta.url));
@@ -17,7 +17,7 @@ const PRISMA_CLI = fileURLToPath(new URL("../../node_modules/prisma/build/index.
 let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await createTestDatabase("atelier_prisma_cli");
+  database = await createTestDatabase(inject("adminDatabaseUrl"), "atelier_prisma_cli");
 });
 afterAll(() => database?.drop());
 
@@ -31,7 +31,7 @@ function prisma(args: string[], databaseUrl = database.url): Promise<{ code: num
 }
 
 async function shadowDatabases(): Promise<string[]> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
+  const client = new pg.Client({ connectionString: inject("adminDatabaseUrl") });
   await client.connect();
   try {
     const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'");

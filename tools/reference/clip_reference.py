@@ -8,7 +8,7 @@ and image_transforms.py), with PIL doing the resampling:
 * images: convert to RGB, resize the shortest edge with PIL's Image.resize (BICUBIC), center crop
   (zero padding when too small), rescale in float64 then cast to float32, normalize in float32,
   channels first;
-* text: openai/CLIP's simple_tokenizer.py (/work/ref/clip) built from the folder's merges.txt
+* text: openai/CLIP's simple_tokenizer.py ($OPENAI_CLIP_DIR, see openai_tokenizer.py) built from the folder's merges.txt
   (checked equal to vocab.json and tokenizer.json), <|startoftext|> + the first 75 tokens +
   <|endoftext|>, padded to 77 with <|endoftext|> and an attention mask, as the HF tokenizer does
   with truncation=True, padding="max_length";
@@ -22,7 +22,7 @@ implements) against PIL itself on many sizes, and records the largest pixel diff
 
 Run:
   node bin/atelier.js models make-demo --preset tiny --out /tmp/demo   (writes /tmp/demo/demo-clip-tiny)
-  /usr/bin/python3 tools/reference/clip_reference.py /tmp/demo/demo-clip-tiny
+  OPENAI_CLIP_DIR=<openai/CLIP checkout> /usr/bin/python3 tools/reference/clip_reference.py /tmp/demo/demo-clip-tiny
 """
 import hashlib
 import json

@@ -1,11 +1,11 @@
 """Reference ids for src/inference/tokenizer: writes test/fixtures/clip-tokenizer.json.
 
-Runs openai/CLIP's own tokenizer (`simple_tokenizer.py`, imported by path from /work/ref/clip) on
+Runs openai/CLIP's own tokenizer (`simple_tokenizer.py`, imported by path from $OPENAI_CLIP_DIR, see openai_tokenizer.py) on
 CLIP's BPE file and records, for a varied list of prompts, the token ids and the 77-id sequences a
 Stable Diffusion pipeline feeds its text encoder: BOS, the first 75 tokens, EOS, then the pad id,
 once with SD 1.x's pad (`<|endoftext|>`, 49407) and once with SD 2.x's (`!`, id 0).
 
-Run:  /usr/bin/python3 tools/reference/clip_tokenize.py
+Run:  OPENAI_CLIP_DIR=<openai/CLIP checkout> /usr/bin/python3 tools/reference/clip_tokenize.py
 
 `ftfy` is not installed for Debian's Python, so `ftfy.fix_text` is stubbed, through sys.modules,
 with `unicodedata.normalize("NFC", text)`: fix_text's last step, and the only part of it the
@@ -31,10 +31,11 @@ import unicodedata
 from html.entities import html5, name2codepoint
 from pathlib import Path
 
+from openai_tokenizer import clip_tokenizer_source  # noqa: E402 (tools/reference is the script folder)
+
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "test" / "fixtures" / "clip-tokenizer.json"
-DEFAULT_BPE = REPO.parent / "shared" / "data" / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
-CLIP_SOURCE = Path("/work/ref/clip/simple_tokenizer.py")
+DEFAULT_BPE = REPO / "test" / "fixtures" / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
 MAX_LENGTH = 77
 SD1_PAD_TOKEN = "<|endoftext|>"
 SD2_PAD_TOKEN = "!"
@@ -97,7 +98,7 @@ def load_simple_tokenizer():
     stub = types.ModuleType("ftfy")
     stub.fix_text = lambda text: unicodedata.normalize("NFC", text)
     sys.modules["ftfy"] = stub
-    spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", CLIP_SOURCE)
+    spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", clip_tokenizer_source())
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -138,12 +139,12 @@ def to_json(value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bpe", default=str(DEFAULT_BPE), help="CLIP's bpe_simple_vocab_16e6.txt.gz")
-    parser.add_argument("--ftfy-wheels", default="/opt/pypi/files", help="folder with ftfy and wcwidth wheels")
+    parser.add_argument("--ftfy-wheels", help="folder with ftfy-*.whl and wcwidth-*.whl (optional)")
     args = parser.parse_args()
 
     module = load_simple_tokenizer()
     tokenizer = module.SimpleTokenizer(args.bpe)
-    real_ftfy = load_real_ftfy(args.ftfy_wheels)
+    real_ftfy = load_real_ftfy(args.ftfy_wheels) if args.ftfy_wheels else None
     bos, eos = tokenizer.encoder["<|startoftext|>"], tokenizer.encoder["<|endoftext|>"]
     pads = {"padEndOfText": tokenizer.encoder[SD1_PAD_TOKEN], "padZero": tokenizer.encoder[SD2_PAD_TOKEN]}
     assert tokenizer.encode("a photo of a cat") == [320, 1125, 539, 320, 2368], "not CLIP's vocabulary"

@@ -10,8 +10,10 @@ inputs and records inputs, outputs and a checksum of the weights.
 Make the folders, then run:
   node bin/atelier.js models make-demo --preset tiny --out /tmp  (writes /tmp/demo-sd-tiny)
   node bin/atelier.js models make-demo --preset small --out /tmp (writes /tmp/demo-sd-small)
-  PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 \
+  OPENAI_CLIP_DIR=<openai/CLIP checkout> PYTHONPATH=<diffusers v0.35.2>/src:<huggingface_hub v0.36.2>/src /usr/bin/python3 \
     tools/reference/demo_components.py /tmp/demo-sd-tiny /tmp/demo-sd-small > test/fixtures/demo-components.json
+<diffusers v0.35.2> and <huggingface_hub v0.36.2>: source trees of those tags of github.com/huggingface/diffusers
+and huggingface_hub (e.g. `git archive v0.35.2 src | tar -x`); nothing is pip-installed.
 """
 import importlib.machinery
 import json

@@ -25,9 +25,11 @@ optimum calls it (optimum_export.py), rather than by Atelier's generator.
 Prints one table row per folder and case; exits 1 when any row fails or any control passes.
 
 Run from the repository root (a few minutes on 2 cores):
-  PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 tools/reference/export_check.py [work folder]
+  OPENAI_CLIP_DIR=<openai/CLIP checkout> PYTHONPATH=<diffusers v0.35.2>/src:<huggingface_hub v0.36.2>/src /usr/bin/python3 tools/reference/export_check.py [work folder]
 The work folder (default /tmp/atelier-export-check) receives the model folders and images; nothing is
 written to the repository.
+<diffusers v0.35.2> and <huggingface_hub v0.36.2>: source trees of those tags of github.com/huggingface/diffusers
+and huggingface_hub (e.g. `git archive v0.35.2 src | tar -x`); nothing is pip-installed.
 """
 import contextlib
 import dataclasses

@@ -24,8 +24,10 @@ truncates Euler's fractional timesteps toward zero.
 
 Make the folder, then run:
   node bin/atelier.js models make-demo --preset tiny --exporter optimum-1.24 --out /tmp/ref
-  PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 \
+  OPENAI_CLIP_DIR=<openai/CLIP checkout> PYTHONPATH=<diffusers v0.35.2>/src:<huggingface_hub v0.36.2>/src /usr/bin/python3 \
     tools/reference/pipeline_reference.py /tmp/ref/demo-sd-tiny-optimum-1.24-float32 > test/fixtures/pipeline-reference.json
+<diffusers v0.35.2> and <huggingface_hub v0.36.2>: source trees of those tags of github.com/huggingface/diffusers
+and huggingface_hub (e.g. `git archive v0.35.2 src | tar -x`); nothing is pip-installed.
 """
 import base64
 import importlib.machinery

@@ -4,7 +4,7 @@ Runs diffusers' own schedulers (v0.35.2) the way StableDiffusionPipeline switche
 `XScheduler.from_config(config, **name_overrides)`, `set_timesteps(n)`, latents * init_noise_sigma, then per
 timestep `scale_model_input` -> model -> `step(..., generator=g)`.
 
-Run:  PYTHONPATH=/work/ref/diffusers/src:/work/ref/hfhub/src /usr/bin/python3 tools/reference/schedulers.py
+Run:  PYTHONPATH=<diffusers v0.35.2>/src:<huggingface_hub v0.36.2>/src /usr/bin/python3 tools/reference/schedulers.py
 
 The "model" is a fixed function of the scaled input and t, repeated in test/inference/schedulers.test.ts:
     model_output = 0.1 * scaled_input + base * (1 / (1 + t / 500))      (float32 tensor ops, scalars as torch casts them)
@@ -14,6 +14,8 @@ Tensors are stored as base64 of little-endian float32; float32 scalars as their 
 
 The numbers are this machine's: torch 1.13's AVX2 CPU kernels (torch.linspace, SLEEF log/exp) and numpy 1.24's
 float32 log kernel and value-based type promotion, which src/inference/schedulers emulates.
+<diffusers v0.35.2> and <huggingface_hub v0.36.2>: source trees of those tags of github.com/huggingface/diffusers
+and huggingface_hub (e.g. `git archive v0.35.2 src | tar -x`); nothing is pip-installed.
 """
 
 import base64

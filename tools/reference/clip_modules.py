@@ -1,5 +1,8 @@
-"""torch.nn ports of transformers' CLIPTextModel and CLIPModel (4.46 modeling_clip.py, eager attention),
-for export by torch.onnx.export as optimum exports the real classes (transformers is not installed here).
+"""torch.nn ports of transformers' CLIPTextModel and CLIPModel (4.46 modeling_clip.py, eager attention):
+the one torch CLIP of the reference scripts (transformers is not installed here). With a seed they get
+random weights and are exported by torch.onnx.export as optimum exports the real classes
+(export_check.py); with load_weights they run a generated folder's weights (clip_reference.py,
+demo_components.py, pipeline_reference.py).
 
 Same module tree, parameter names and operations as transformers' code, so a trace records the graph
 patterns a real export has: nn.Embedding lookups with the position_ids buffer sliced to the sequence
@@ -185,12 +188,14 @@ def vector_norm(tensor):
 
 
 class CLIPTextModel(nn.Module):
-    """forward(input_ids, attention_mask) → (last_hidden_state, pooler_output)."""
+    """forward(input_ids, attention_mask) → (last_hidden_state, pooler_output). With a seed, random
+    weights (init_clip_weights); without, load them with load_weights."""
 
-    def __init__(self, config, seed):
+    def __init__(self, config, seed=None):
         super().__init__()
         self.text_model = CLIPTextTransformer(config)
-        init_clip_weights(self, config, seed)
+        if seed is not None:
+            init_clip_weights(self, config, seed)
 
     def forward(self, input_ids, attention_mask=None):
         return self.text_model(input_ids, attention_mask)
@@ -200,7 +205,7 @@ class CLIPModel(nn.Module):
     """forward(input_ids, pixel_values, attention_mask) →
     (logits_per_image, logits_per_text, text_embeds, image_embeds), the outputs optimum keeps."""
 
-    def __init__(self, config, seed):
+    def __init__(self, config, seed=None):
         super().__init__()
         text_config, vision_config = config["text_config"], config["vision_config"]
         self.text_model = CLIPTextTransformer(text_config)
@@ -208,7 +213,8 @@ class CLIPModel(nn.Module):
         self.visual_projection = nn.Linear(vision_config["hidden_size"], config["projection_dim"], bias=False)
         self.text_projection = nn.Linear(text_config["hidden_size"], config["projection_dim"], bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(config["logit_scale_init_value"]))
-        init_clip_weights(self, text_config, seed)
+        if seed is not None:
+            init_clip_weights(self, text_config, seed)
 
     def forward(self, input_ids, pixel_values, attention_mask=None):
         image_embeds = self.visual_projection(self.vision_model(pixel_values)[1])
@@ -217,6 +223,13 @@ class CLIPModel(nn.Module):
         text_embeds = text_embeds / vector_norm(text_embeds)
         logits_per_text = torch.matmul(text_embeds, image_embeds.t()) * self.logit_scale.exp()
         return logits_per_text.t(), logits_per_text, text_embeds, image_embeds
+
+
+def load_weights(model, tensors):
+    """The model with its parameters set from `tensors` (name → tensor; a generated folder's ONNX
+    initializers carry transformers' parameter names), every parameter required."""
+    model.load_state_dict({name: tensors[name] for name in model.state_dict()}, strict=True)
+    return model.eval()
 
 
 def init_clip_weights(model, config, seed):

@@ -12,7 +12,7 @@ and image_transforms.py), with PIL doing the resampling:
   (checked equal to vocab.json and tokenizer.json), <|startoftext|> + the first 75 tokens +
   <|endoftext|>, padded to 77 with <|endoftext|> and an attention mask, as the HF tokenizer does
   with truncation=True, padding="max_length";
-* CLIPModel: text tower (causal + padding mask, quick_gelu, pooling at the first eos_token_id),
+* CLIPModel: clip_modules.py (the one torch port of transformers' CLIP here): text tower (causal + padding mask, quick_gelu, pooling at the first eos_token_id),
   vision tower (patch conv, class token, pre_layrnorm, post_layernorm on the class token),
   projections, L2 normalization; clipScore = 100 * cosine(image, text).
 
@@ -36,7 +36,8 @@ import PIL
 import torch
 
 from openai_tokenizer import openai_simple_tokenizer  # noqa: E402
-from onnx_weights import initializers, weights_checksum  # noqa: E402 (tools/reference is the script folder)
+from clip_modules import CLIPModel, load_weights  # noqa: E402 (tools/reference is the script folder)
+from onnx_weights import initializers, weights_checksum  # noqa: E402
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -255,62 +256,17 @@ def prompt_inputs(tokenizer, text, max_length):
     return tokens, ids + [eos] * (max_length - len(ids)), mask
 
 
-# --- transformers CLIPModel forward, ported ------------------------------------------------------
+# --- transformers CLIPModel forward: clip_modules.py's port --------------------------------------
 
 
-def encoder(weights, prefix, hidden, config, mask):
-    w = lambda name: weights[prefix + name]
-    heads = config["num_attention_heads"]
-    head_dim = config["hidden_size"] // heads
-    eps = config["layer_norm_eps"]
-    act = {"quick_gelu": lambda x: x * torch.sigmoid(1.702 * x), "gelu": torch.nn.functional.gelu}[config["hidden_act"]]
-    ln = lambda x, name: torch.nn.functional.layer_norm(x, (x.shape[-1],), w(name + ".weight"), w(name + ".bias"), eps)
-    lin = lambda x, name: torch.nn.functional.linear(x, w(name + ".weight"), w(name + ".bias"))
-    batch, seq, _ = hidden.shape
-    split = lambda t: t.view(batch, seq, heads, head_dim).transpose(1, 2)
-    for i in range(config["num_hidden_layers"]):
-        layer = f"encoder.layers.{i}."
-        residual = hidden
-        x = ln(hidden, layer + "layer_norm1")
-        q = split(lin(x, layer + "self_attn.q_proj") * head_dim**-0.5)
-        k, v = split(lin(x, layer + "self_attn.k_proj")), split(lin(x, layer + "self_attn.v_proj"))
-        scores = q @ k.transpose(-1, -2)
-        probs = torch.softmax(scores if mask is None else scores + mask, dim=-1)
-        context = (probs @ v).transpose(1, 2).reshape(batch, seq, heads * head_dim)
-        hidden = residual + lin(context, layer + "self_attn.out_proj")
-        residual = hidden
-        hidden = residual + lin(act(lin(ln(hidden, layer + "layer_norm2"), layer + "mlp.fc1")), layer + "mlp.fc2")
-    return hidden
-
-
-def text_features(weights, config, input_ids, attention_mask):
+def text_features(model, input_ids, attention_mask):
     """CLIPTextTransformer + text_projection (unnormalized text_embeds)."""
-    w = lambda name: weights["text_model." + name]
-    batch, seq = input_ids.shape
-    hidden = w("embeddings.token_embedding.weight")[input_ids] + w("embeddings.position_embedding.weight")[:seq]
-    lowest = torch.finfo(torch.float32).min
-    causal = torch.triu(torch.full((seq, seq), lowest), diagonal=1)[None, None]
-    padding = (1.0 - attention_mask[:, None, None, :].float()) * lowest
-    hidden = encoder(weights, "text_model.", hidden, config, causal + padding)
-    last = torch.nn.functional.layer_norm(hidden, (hidden.shape[-1],), w("final_layer_norm.weight"), w("final_layer_norm.bias"), config["layer_norm_eps"])
-    ids = input_ids.to(torch.int)
-    position = ids.argmax(dim=-1) if config["eos_token_id"] == 2 else (ids == config["eos_token_id"]).int().argmax(dim=-1)
-    pooled = last[torch.arange(batch), position]
-    return torch.nn.functional.linear(pooled, weights["text_projection.weight"])
+    return model.text_projection(model.text_model(input_ids, attention_mask)[1])
 
 
-def image_features(weights, config, pixel_values):
+def image_features(model, pixel_values):
     """CLIPVisionTransformer + visual_projection (unnormalized image_embeds)."""
-    w = lambda name: weights["vision_model." + name]
-    patches = torch.nn.functional.conv2d(pixel_values, w("embeddings.patch_embedding.weight"), stride=config["patch_size"])
-    patches = patches.flatten(2).transpose(1, 2)
-    classes = w("embeddings.class_embedding").expand(pixel_values.shape[0], 1, -1)
-    hidden = torch.cat([classes, patches], dim=1) + w("embeddings.position_embedding.weight")
-    eps = config["layer_norm_eps"]
-    ln = lambda x, name: torch.nn.functional.layer_norm(x, (x.shape[-1],), w(name + ".weight"), w(name + ".bias"), eps)
-    last = encoder(weights, "vision_model.", ln(hidden, "pre_layrnorm"), config, None)
-    pooled = ln(last[:, 0, :], "post_layernorm")
-    return torch.nn.functional.linear(pooled, weights["visual_projection.weight"])
+    return model.visual_projection(model.vision_model(pixel_values)[1])
 
 
 # --- fixture ------------------------------------------------------------------------------------
@@ -344,7 +300,7 @@ def main():
         sys.exit(__doc__)
     folder = sys.argv[1]
     config = json.load(open(f"{folder}/config.json"))
-    text_config, vision_config = config["text_config"], config["vision_config"]
+    text_config = config["text_config"]
     parts = [initializers(f"{folder}/onnx/{name}.onnx") for name in ("text_model", "vision_model", "model")]
     raw = parts[2]
     for part in parts[:2]:
@@ -357,14 +313,15 @@ def main():
         cropped, pixel_values = preprocess(image_from_formula(name, width, height), settings)
         images.append(image_record(name, width, height, cropped, pixel_values))
         pixel_batch.append(pixel_values)
-    image_embeds = image_features(weights, vision_config, torch.from_numpy(np.stack(pixel_batch)))
+    model = load_weights(CLIPModel(config), weights)
+    image_embeds = image_features(model, torch.from_numpy(np.stack(pixel_batch)))
 
     tokenizer = load_tokenizer(folder)
     max_length = text_config["max_position_embeddings"]
     encoded = [prompt_inputs(tokenizer, text, max_length) for text in PROMPTS]
     input_ids = torch.tensor([ids for _, ids, _ in encoded], dtype=torch.int64)
     attention_mask = torch.tensor([mask for _, _, mask in encoded], dtype=torch.int64)
-    text_embeds = text_features(weights, text_config, input_ids, attention_mask)
+    text_embeds = text_features(model, input_ids, attention_mask)
 
     normalize = lambda x: x / x.norm(p=2, dim=-1, keepdim=True)
     cosine = normalize(text_embeds) @ normalize(image_embeds).t()

@@ -4,7 +4,7 @@ Also records how OpenAI CLIP's own tokenizer splits a few prompts with the demo 
 
 Loads the ONNX initializers of generated demo folders into diffusers' own UNet2DConditionModel
 and AutoencoderKL (from_config + load_state_dict(strict=True)) and into a torch port of
-transformers' CLIPTextModel forward (transformers is not installed here), runs them on fixed
+transformers' CLIPTextModel (clip_modules.py; transformers is not installed here), runs them on fixed
 inputs and records inputs, outputs and a checksum of the weights.
 
 Make the folders, then run:
@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 import openai_tokenizer  # noqa: E402
-from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402 (tools/reference is the script folder)
+from clip_modules import CLIPTextModel, load_weights  # noqa: E402 (tools/reference is the script folder)
+from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402
 
 
 def shim_missing_modules():
@@ -77,50 +78,13 @@ def tensor_record(array):
     return {"shape": list(array.shape), "data": rounded(array)}
 
 
-# --- transformers CLIPTextModel forward, ported (transformers 4.4x modeling_clip.py) ---------
-
-def clip_text_forward(weights, config, input_ids):
-    p = "text_model."
-    w = lambda name: weights[p + name]
-    hidden = w("embeddings.token_embedding.weight")[input_ids] + w("embeddings.position_embedding.weight")[: input_ids.shape[1]]
-    seq = input_ids.shape[1]
-    mask = torch.full((seq, seq), torch.finfo(torch.float32).min)
-    cond = torch.arange(seq)
-    mask.masked_fill_(cond < (cond + 1).view(seq, 1), 0)
-    heads = config["num_attention_heads"]
-    head_dim = config["hidden_size"] // heads
-    eps = config["layer_norm_eps"]
-    act = {"quick_gelu": lambda x: x * torch.sigmoid(1.702 * x), "gelu": torch.nn.functional.gelu}[config["hidden_act"]]
-    ln = lambda x, name: torch.nn.functional.layer_norm(x, (x.shape[-1],), w(name + ".weight"), w(name + ".bias"), eps)
-    lin = lambda x, name: torch.nn.functional.linear(x, w(name + ".weight"), w(name + ".bias"))
-    batch = input_ids.shape[0]
-    for i in range(config["num_hidden_layers"]):
-        layer = f"encoder.layers.{i}."
-        residual = hidden
-        x = ln(hidden, layer + "layer_norm1")
-        split = lambda t: t.view(batch, seq, heads, head_dim).transpose(1, 2)
-        q = split(lin(x, layer + "self_attn.q_proj") * head_dim**-0.5)
-        k = split(lin(x, layer + "self_attn.k_proj"))
-        v = split(lin(x, layer + "self_attn.v_proj"))
-        probs = torch.softmax(q @ k.transpose(-1, -2) + mask, dim=-1)
-        context = (probs @ v).transpose(1, 2).reshape(batch, seq, heads * head_dim)
-        hidden = residual + lin(context, layer + "self_attn.out_proj")
-        residual = hidden
-        x = lin(act(lin(ln(hidden, layer + "layer_norm2"), layer + "mlp.fc1")), layer + "mlp.fc2")
-        hidden = residual + x
-    last = ln(hidden, "final_layer_norm")
-    ids = input_ids.to(torch.int)
-    position = ids.argmax(dim=-1) if config["eos_token_id"] == 2 else (ids == config["eos_token_id"]).int().argmax(dim=-1)
-    return last, last[torch.arange(batch), position]
-
-
 def text_encoder_case(folder):
     config = json.load(open(f"{folder}/text_encoder/config.json"))
     raw = initializers(f"{folder}/text_encoder/model.onnx")
     weights = to_torch(raw)
     eos = config["vocab_size"] - 1
     ids = [[eos - 1, 5, 300, 700, 900, eos, eos, eos], [eos - 1, 40, 260, eos, eos, eos, eos, eos]]
-    last, pooled = clip_text_forward(weights, config, torch.tensor(ids, dtype=torch.int64))
+    last, pooled = load_weights(CLIPTextModel(config), weights)(torch.tensor(ids, dtype=torch.int64))
     return {
         "weightsSha256": weights_checksum(raw),
         "inputs": {"input_ids": {"shape": [2, 8], "data": [v for row in ids for v in row]}},

@@ -49,8 +49,7 @@ sys.dont_write_bytecode = True  # the sibling modules imported below leave no __
 
 import pipeline_reference as reference  # noqa: E402 (first: it stubs `transformers` before diffusers loads)
 import clip_reference  # noqa: E402
-from clip_modules import CLIPModel, CLIPTextModel  # noqa: E402
-from demo_components import clip_text_forward  # noqa: E402
+from clip_modules import CLIPModel  # noqa: E402
 from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel  # noqa: E402
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline  # noqa: E402
 from optimum_export import Era, write_clip, write_stable_diffusion  # noqa: E402
@@ -165,22 +164,6 @@ def clip_config(vocab_size):
     }
 
 
-class PipelineTextEncoder(CLIPTextModel):
-    """What StableDiffusionPipeline reads of transformers' CLIPTextModel besides forward: config, dtype, device."""
-
-    def __init__(self, config, seed):
-        super().__init__(config, seed)
-        self.config = type("CLIPTextConfig", (), dict(config))()
-
-    @property
-    def dtype(self):
-        return torch.float32
-
-    @property
-    def device(self):
-        return torch.device("cpu")
-
-
 def build_pipeline(demo_sd, time_cond_proj_dim=None):
     """The tiny pipeline; `time_cond_proj_dim` makes its UNet LCM-distilled (a guidance-scale embedding input)."""
     torch.manual_seed(TORCH_SEED)
@@ -192,7 +175,7 @@ def build_pipeline(demo_sd, time_cond_proj_dim=None):
                         up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4).eval()
     tokenizer = reference.CLIPTokenizer(demo_sd)
     config = text_encoder_config(len(tokenizer.bpe.encoder))
-    text_encoder = PipelineTextEncoder(config, TORCH_SEED + 1).eval()
+    text_encoder = reference.PipelineTextEncoder(config, TORCH_SEED + 1).eval()
     scheduler = PNDMScheduler.from_config(json.loads((Path(demo_sd) / "scheduler" / "scheduler_config.json").read_text()))
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
@@ -210,27 +193,6 @@ def sharpen(unet):
             parameter.data *= 6
         elif name.endswith("weight") and ("attn2.to_k" in name or "attn2.to_v" in name):
             parameter.data *= 3
-
-
-def check_text_port(pipe, config):
-    """The nn.Module port against demo_components' functional port (used by the committed fixtures)."""
-    ids = torch.tensor([[config["vocab_size"] - 2, 5, 300, 700, config["vocab_size"] - 1, 1, 1]])
-    weights = {name: value.detach() for name, value in pipe.text_encoder.state_dict().items()}
-    expected = clip_text_forward(weights, config, ids)
-    actual = pipe.text_encoder(ids)
-    return max(float((a - e).abs().max()) for a, e in zip(actual, expected))
-
-
-def check_clip_port(model, config):
-    weights = {name: value.detach() for name, value in model.state_dict().items()}
-    ids = torch.tensor([[config["text_config"]["vocab_size"] - 2, 7, 99, config["text_config"]["vocab_size"] - 1, 0, 0]])
-    mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
-    pixels = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(3))
-    _, _, text, image = model(ids, pixels, mask)
-    normalize = lambda x: x / x.norm(dim=-1, keepdim=True)
-    expected_text = normalize(clip_reference.text_features(weights, config["text_config"], ids, mask))
-    expected_image = normalize(clip_reference.image_features(weights, config["vision_config"], pixels))
-    return max(float((text - expected_text).abs().max()), float((image - expected_image).abs().max()))
 
 
 # --- running both sides -----------------------------------------------------------------------
@@ -397,10 +359,8 @@ def main(work):
     demo_sd, demo_clip = make_demo(work)
     pipe, text_config = build_pipeline(demo_sd)
     pipes = {"base": pipe, "lcm-distilled": build_pipeline(demo_sd, time_cond_proj_dim=32)[0]}
-    print(f"text encoder port vs demo_components.clip_text_forward: max |Δ| {check_text_port(pipe, text_config):.2e}")
     config = clip_config(text_config["vocab_size"])
     clip_model = CLIPModel(config, TORCH_SEED + 2).eval()
-    print(f"CLIPModel port vs clip_reference's port: max |Δ| of normalized embeddings {check_clip_port(clip_model, config):.2e}")
     clip_folders = {
         "opset 11 (optimum 1.23/1.24)": write_clip(clip_model, config, demo_clip, work / "clip-optimum", opset=11, seed=TORCH_SEED),
         "opset 17 -> 18 (optimum-onnx approximated)": write_clip(clip_model, config, demo_clip, work / "clip-optimum-onnx", opset=17,

@@ -8,8 +8,8 @@ Components:
 * unet, vae: diffusers' UNet2DConditionModel / AutoencoderKL with the folder's ONNX initializers
   (demo_components.diffusers_unet / diffusers_vae: from_config + load_state_dict(strict=True));
 * scheduler: `XScheduler.from_config(scheduler/scheduler_config.json, **overrides)`, SCHEDULERS below;
-* text_encoder: demo_components.clip_text_forward (a torch port of transformers' CLIPTextModel
-  forward) inside the small CLIPTextModel class below;
+* text_encoder: clip_modules.py's torch port of transformers' CLIPTextModel with the folder's ONNX
+  initializers, inside the small PipelineTextEncoder class below;
 * tokenizer: openai/CLIP's simple_tokenizer fed the folder's merges.txt (checked against vocab.json),
   inside the CLIPTokenizer class below, which pads and truncates as transformers' does.
 
@@ -49,7 +49,7 @@ def stub_transformers():
       CLIPTokenizer, CLIPImageProcessor, PreTrainedModel, ...: used in type hints, isinstance checks
       and the safety checker, which is None here) is an empty placeholder class, recorded in
       `placeholders` (the fixture lists them). The pipeline is given instances of this script's
-      CLIPTextModel and CLIPTokenizer classes, which nothing checks the type of;
+      PipelineTextEncoder and CLIPTokenizer classes, which nothing checks the type of;
     * `sys.modules["transformers.utils"]`: transformers' weight file names (SAFE_WEIGHTS_NAME,
       WEIGHTS_NAME, FLAX_WEIGHTS_NAME), which pipeline_loading_utils imports; no file is loaded;
     * `diffusers.utils.import_utils._transformers_available = True` and `_transformers_version`, so
@@ -94,7 +94,8 @@ transformers = stub_transformers()
 stub_torch_compiler()
 
 from onnx_weights import initializers, to_torch, weights_checksum  # noqa: E402
-from demo_components import clip_text_forward, diffusers_unet, diffusers_vae, openai_simple_tokenizer  # noqa: E402
+from clip_modules import CLIPTextModel, load_weights  # noqa: E402
+from demo_components import diffusers_unet, diffusers_vae, openai_simple_tokenizer  # noqa: E402
 from diffusers import (  # noqa: E402
     DDIMScheduler,
     DPMSolverMultistepScheduler,
@@ -108,16 +109,14 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import Stabl
 torch.set_grad_enabled(False)
 
 
-class CLIPTextModel(torch.nn.Module):
-    """What the pipeline uses of transformers' CLIPTextModel: `config` (no `use_attention_mask`, as
-    CLIPTextConfig has none, so no mask is passed), `dtype`, `device`, and forward(input_ids) whose
-    [0] is the last hidden state."""
+class PipelineTextEncoder(CLIPTextModel):
+    """clip_modules' CLIPTextModel with what StableDiffusionPipeline reads of transformers' besides
+    forward: `config` (no `use_attention_mask`, as CLIPTextConfig has none, so no mask is passed),
+    `dtype`, `device`. With a seed, random weights; without, load them with load_weights."""
 
-    def __init__(self, folder):
-        super().__init__()
-        self.config_dict = json.load(open(f"{folder}/text_encoder/config.json"))
-        self.config = types.SimpleNamespace(**self.config_dict)
-        self.weights = to_torch(initializers(f"{folder}/text_encoder/model.onnx"))
+    def __init__(self, config, seed=None):
+        super().__init__(config, seed)
+        self.config = types.SimpleNamespace(**config)
 
     @property
     def dtype(self):
@@ -127,9 +126,10 @@ class CLIPTextModel(torch.nn.Module):
     def device(self):
         return torch.device("cpu")
 
-    def forward(self, input_ids, attention_mask=None, output_hidden_states=None):
-        assert attention_mask is None and not output_hidden_states, "the port only gives the last hidden state"
-        return clip_text_forward(self.weights, self.config_dict, input_ids)
+
+def folder_text_encoder(folder):
+    config = json.load(open(f"{folder}/text_encoder/config.json"))
+    return load_weights(PipelineTextEncoder(config), to_torch(initializers(f"{folder}/text_encoder/model.onnx")))
 
 
 class CLIPTokenizer:
@@ -238,7 +238,7 @@ def run_case(folder, case):
         unet = truncating_timesteps(unet)
     pipe = StableDiffusionPipeline(
         vae=diffusers_vae(folder)[0],
-        text_encoder=CLIPTextModel(folder),
+        text_encoder=folder_text_encoder(folder),
         tokenizer=CLIPTokenizer(folder),
         unet=unet,
         scheduler=scheduler,

@@ -14,7 +14,7 @@ import { runUntilSignal } from "./cli/run-until-signal.ts";
 import { registerGenerateCommand } from "./cli/generate-command.ts";
 import { registerInspectCommand } from "./cli/inspect-command.ts";
 import { registerModelsCommand } from "./cli/models-command.ts";
-import { startWorker } from "../workers/worker.ts";
+import { startWorkerProcess } from "../workers/worker.ts";
 
 
 function setup() {
@@ -38,10 +38,10 @@ program
 
 program
   .command("worker")
-  .description("Start a worker process that runs generation jobs.")
+  .description("Start a worker that claims generation jobs from the queue and runs them (ATELIER_WORKER_CONCURRENCY at a time).")
   .action(async () => {
     const { config, log } = setup();
-    await runUntilSignal(await startWorker(config, log), log);
+    await runUntilSignal(await startWorkerProcess(config, log), log);
   });
 
 program

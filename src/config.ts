@@ -7,6 +7,8 @@
 import path from "node:path";
 import { z } from "zod";
 import { UserFacingError } from "./errors.ts";
+import type { JobLimits } from "./jobs/job-limits.ts";
+import type { StorageConfig } from "./storage/open-image-store.ts";
 
 /** One environment variable: what it means, its default, and the rule its value must follow. */
 interface VariableSpec<T> {
@@ -23,6 +25,20 @@ const port = z.coerce
   .int("must be a whole number")
   .min(1, "must be a TCP port 1-65535")
   .max(65535, "must be a TCP port 1-65535");
+
+/** A whole number in min..max; the message says so. */
+function wholeNumber(min: number, max: number) {
+  const allowed = `must be a whole number between ${min} and ${max}`;
+  return z.coerce.number({ message: allowed }).int(allowed).min(min, allowed).max(max, allowed);
+}
+
+/** A positive decimal number up to max. */
+function positiveNumber(max: number) {
+  const allowed = `must be a number above 0 and at most ${max}`;
+  return z.coerce.number({ message: allowed }).gt(0, allowed).max(max, allowed);
+}
+
+const onOff = z.enum(["0", "1"], { message: "must be 0 (off) or 1 (on)" }).transform((value) => value === "1");
 
 const postgresUrl = z
   .string()
@@ -86,6 +102,121 @@ export const ENVIRONMENT = {
     default: "1",
     schema: z.coerce.number().int("must be a whole number").min(1, "must be between 1 and 64").max(64, "must be between 1 and 64"),
   },
+  ATELIER_S3_BUCKET: {
+    description:
+      "S3 bucket (AWS or an S3-compatible server) that holds the images. When unset, images are files under <data dir>/images.",
+    default: undefined,
+    schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a bucket name: 3-63 lowercase letters, digits, dots and hyphens")
+      .optional(),
+  },
+  ATELIER_S3_PREFIX: {
+    description: "Put before every image's key in the bucket, e.g. atelier/ to share the bucket with other things.",
+    default: undefined,
+    schema: z
+      .string()
+      .refine((value) => !value.startsWith("/"), "must be a key prefix such as atelier/, without a leading slash")
+      .optional(),
+  },
+  ATELIER_S3_ENDPOINT: {
+    description: "URL of an S3-compatible server (MinIO, R2, Ceph…). When unset, AWS S3 in ATELIER_S3_REGION.",
+    default: undefined,
+    schema: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  },
+  ATELIER_S3_REGION: {
+    description: "Region of the bucket (R2 wants auto; most other S3-compatible servers take any).",
+    default: "us-east-1",
+    schema: z.string().regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1 or auto"),
+  },
+  ATELIER_S3_FORCE_PATH_STYLE: {
+    description:
+      "true addresses the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint>, as MinIO and s3rver need.",
+    default: "false",
+    schema: z.enum(["true", "false"], { message: "must be true or false" }).transform((value) => value === "true"),
+  },
+  ATELIER_S3_ACCESS_KEY_ID: {
+    description:
+      "Access key id for the bucket, set together with ATELIER_S3_SECRET_ACCESS_KEY. When unset, the AWS SDK's default credential chain (AWS_* variables, ~/.aws, instance role).",
+    default: undefined,
+    schema: z.string().optional(),
+  },
+  ATELIER_S3_SECRET_ACCESS_KEY: {
+    description: "Secret access key for the bucket, set together with ATELIER_S3_ACCESS_KEY_ID.",
+    default: undefined,
+    schema: z.string().optional(),
+  },
+  ATELIER_EMBEDDED_WORKER: {
+    description: "1 runs a worker inside `atelier serve`, so one process is a whole platform; 0 leaves jobs to `atelier worker` processes.",
+    default: "1",
+    schema: onOff,
+  },
+  ATELIER_WORKER_CONCURRENCY: {
+    description: "Jobs one worker runs at the same time (each uses the model's memory for activations).",
+    default: "1",
+    schema: wholeNumber(1, 16),
+  },
+  ATELIER_MODEL_CACHE_SIZE: {
+    description: "Stable Diffusion models a worker keeps loaded when jobs name several; the least recently used one is released.",
+    default: "2",
+    schema: wholeNumber(1, 16),
+  },
+  ATELIER_STEP_PREVIEWS: {
+    description: "1 attaches a small preview of the latents (WebP, at most 64 px) to every step event; 0 sends progress only.",
+    default: "1",
+    schema: onOff,
+  },
+  ATELIER_JOB_MAX_ATTEMPTS: {
+    description:
+      "Times a job is started before it ends FAILED: a model error, a worker that died and a worker shut down past its grace period each use one.",
+    default: "3",
+    schema: wholeNumber(1, 20),
+  },
+  ATELIER_HEARTBEAT_TIMEOUT_SECONDS: {
+    description: "A running job whose worker has not heartbeated for this long is taken up by another worker. Workers heartbeat three times per timeout.",
+    default: "30",
+    schema: wholeNumber(3, 3600),
+  },
+  ATELIER_JOB_ATTEMPT_TIMEOUT_SECONDS: {
+    description: "Longest one attempt of a job may run before the queue gives it to another worker (a backstop; the heartbeat is what catches dead workers).",
+    default: "21600",
+    schema: wholeNumber(60, 86_399),
+  },
+  ATELIER_SHUTDOWN_GRACE_SECONDS: {
+    description: "On SIGTERM a worker stops claiming and lets its running jobs finish for this long, then releases them to the queue.",
+    default: "30",
+    schema: wholeNumber(0, 3600),
+  },
+  ATELIER_MAX_PROMPT_CHARACTERS: {
+    description: "Longest prompt (and negative prompt) a job may have, in characters after trimming.",
+    default: "2000",
+    schema: wholeNumber(1, 100_000),
+  },
+  ATELIER_MAX_SAMPLES: {
+    description: "Most images one job may ask for.",
+    default: "16",
+    schema: wholeNumber(1, 64),
+  },
+  ATELIER_MAX_STEPS: {
+    description: "Most denoising steps one job may ask for.",
+    default: "150",
+    schema: wholeNumber(1, 1000),
+  },
+  ATELIER_MAX_GUIDANCE_SCALE: {
+    description: "Largest classifier-free guidance scale a job may ask for (the smallest is 0).",
+    default: "30",
+    schema: positiveNumber(100),
+  },
+  ATELIER_MAX_IMAGE_SIDE: {
+    description: "Longest width or height a job may ask for, in pixels (the shortest is 64; both are multiples of the model's size step).",
+    default: "2048",
+    schema: wholeNumber(64, 2048),
+  },
+  ATELIER_MAX_MEGAPIXELS: {
+    description: "Most pixels in one image, in megapixels of 2^20 pixels (4 allows 2048×2048).",
+    default: "4",
+    schema: positiveNumber(4),
+  },
   HF_TOKEN: {
     description: "Hugging Face access token for `atelier models pull` of gated or private repos.",
     default: undefined,
@@ -117,9 +248,29 @@ export interface AtelierConfig {
   /** Absolute path of the data directory. */
   dataDir: string;
   database: DatabaseConfig;
+  /** Where image bytes go: files under <data dir>/images, or an S3 bucket. */
+  storage: StorageConfig;
+  jobs: JobsConfig;
+  worker: WorkerConfig;
   http: { host: string; port: number };
   models: ModelsConfig;
   logLevel: LogLevel;
+}
+
+export interface JobsConfig {
+  limits: JobLimits;
+  maxAttempts: number;
+  heartbeatTimeoutSeconds: number;
+  attemptTimeoutSeconds: number;
+}
+
+export interface WorkerConfig {
+  /** `atelier serve` runs a worker in-process. */
+  embedded: boolean;
+  concurrency: number;
+  modelCacheSize: number;
+  stepPreviews: boolean;
+  shutdownGraceSeconds: number;
 }
 
 export interface ModelsConfig {
@@ -143,6 +294,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
   return {
     dataDir,
     database: databaseConfig(values),
+    storage: storageConfig(values, dataDir),
+    jobs: {
+      limits: {
+        promptCharacters: values.ATELIER_MAX_PROMPT_CHARACTERS,
+        samples: values.ATELIER_MAX_SAMPLES,
+        steps: values.ATELIER_MAX_STEPS,
+        guidanceScale: values.ATELIER_MAX_GUIDANCE_SCALE,
+        side: values.ATELIER_MAX_IMAGE_SIDE,
+        megapixels: values.ATELIER_MAX_MEGAPIXELS,
+      },
+      maxAttempts: values.ATELIER_JOB_MAX_ATTEMPTS,
+      heartbeatTimeoutSeconds: values.ATELIER_HEARTBEAT_TIMEOUT_SECONDS,
+      attemptTimeoutSeconds: values.ATELIER_JOB_ATTEMPT_TIMEOUT_SECONDS,
+    },
+    worker: {
+      embedded: values.ATELIER_EMBEDDED_WORKER,
+      concurrency: values.ATELIER_WORKER_CONCURRENCY,
+      modelCacheSize: values.ATELIER_MODEL_CACHE_SIZE,
+      stepPreviews: values.ATELIER_STEP_PREVIEWS,
+      shutdownGraceSeconds: values.ATELIER_SHUTDOWN_GRACE_SECONDS,
+    },
     http: { host: values.HOST, port: values.PORT },
     models: {
       dir: path.join(dataDir, "models"),
@@ -153,6 +325,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
       hub: { endpoint: values.HF_ENDPOINT.replace(/\/+$/, ""), token: values.HF_TOKEN },
     },
     logLevel: values.LOG_LEVEL,
+  };
+}
+
+function storageConfig(values: Parsed, dataDir: string): StorageConfig {
+  if (!values.ATELIER_S3_BUCKET) return { kind: "files", dir: path.join(dataDir, "images") };
+  const accessKeyId = values.ATELIER_S3_ACCESS_KEY_ID;
+  const secretAccessKey = values.ATELIER_S3_SECRET_ACCESS_KEY;
+  // One of the pair alone would silently fall back to the default chain and its other identity.
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw invalidConfiguration(["ATELIER_S3_ACCESS_KEY_ID and ATELIER_S3_SECRET_ACCESS_KEY must be set together, or both left unset"]);
+  }
+  return {
+    kind: "s3",
+    bucket: values.ATELIER_S3_BUCKET,
+    prefix: values.ATELIER_S3_PREFIX,
+    endpoint: values.ATELIER_S3_ENDPOINT,
+    region: values.ATELIER_S3_REGION,
+    forcePathStyle: values.ATELIER_S3_FORCE_PATH_STYLE,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
   };
 }
 
@@ -183,8 +374,10 @@ function parseVariables<K extends VariableName>(env: NodeJS.ProcessEnv, names: r
     if (result.success) parsed[name] = result.data;
     else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join("; ")}`);
   }
-  if (problems.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}\nSee the configuration table in README.md.`);
-  }
+  if (problems.length > 0) throw invalidConfiguration(problems);
   return parsed as Pick<Parsed, K>;
+}
+
+function invalidConfiguration(problems: string[]): ConfigError {
+  return new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}\nSee the configuration table in README.md.`);
 }

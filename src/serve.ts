@@ -1,7 +1,9 @@
 /**
  * `atelier serve`: the composition root of the API process. Start order: database (embedded
- * PostgreSQL if configured, migrations) → models (demo models made when missing) → HTTP. Stop order is the reverse: stop accepting HTTP,
- * let requests finish, close the database, stop the embedded PostgreSQL.
+ * PostgreSQL if configured, migrations) → models (demo models made when missing) → job platform
+ * (queue, event bus, image store) → the embedded worker unless ATELIER_EMBEDDED_WORKER=0 → HTTP.
+ * Stop order is the reverse: stop accepting HTTP and let requests finish, stop the worker (its
+ * grace period), close the platform and the database, stop the embedded PostgreSQL.
  */
 import type { AtelierConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
@@ -10,19 +12,36 @@ import { createApp } from "./http/app.ts";
 import { listen } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { prepareModels } from "./models/prepare-models.ts";
+import { openPlatform, type OpenPlatform } from "./jobs/open-platform.ts";
+import { startWorker } from "../workers/worker.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
   /** Base URL of the HTTP server. */
   readonly url: string;
+  /** What the API's job functions work with. */
+  readonly platform: OpenPlatform;
   /** Drains and stops everything this process started. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 export async function startServer(config: AtelierConfig, log: Logger): Promise<RunningServer> {
   const database = await openDatabase(config.database, log);
+  // Undone last to first when a later step fails, and by stop().
+  const undo: (() => Promise<unknown>)[] = [() => database.close()];
+  const unwind = async () => {
+    const failures = [];
+    for (const step of undo.reverse()) failures.push(...(await step().then(() => [], (error: unknown) => [error])));
+    if (failures.length > 0) throw failures[0];
+  };
   try {
     await prepareModels(config.models, log);
+    const platform = await openPlatform(config, database, log);
+    undo.push(() => platform.close());
+    if (config.worker.embedded) {
+      const worker = await startWorker(platform, config, log);
+      undo.push(() => worker.stop());
+    }
     const app = createApp({
       health: {
         version: VERSION,
@@ -31,12 +50,12 @@ export async function startServer(config: AtelierConfig, log: Logger): Promise<R
       },
     });
     const http = await listen(app, config.http.host, config.http.port);
+    undo.push(() => http.close());
     log.info(`Atelier ${VERSION} listening on ${http.url}`);
     let stopping: Promise<void> | undefined;
-    const stop = () => (stopping ??= http.close().finally(() => database.close()));
-    return { url: http.url, stop };
+    return { url: http.url, platform, stop: () => (stopping ??= unwind()) };
   } catch (error) {
-    await database.close();
+    await unwind();
     throw error;
   }
 }

@@ -5,7 +5,7 @@
  * build on each other, as a first deploy does.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -14,12 +14,14 @@ import { createTestDatabase, type TestDatabase } from "../support/test-database.
 
 let database: TestDatabase;
 let client: pg.Client;
-let initName: string;
+/** Every migration in prisma/migrations, oldest first (their names start with a timestamp). */
+let migrationNames: string[];
 
 beforeAll(async () => {
   database = await createTestDatabase(inject("adminDatabaseUrl"), "atelier_migrations");
   client = new pg.Client({ connectionString: database.url });
   await client.connect();
+  migrationNames = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
 });
 afterAll(async () => {
   await client?.end();
@@ -27,31 +29,31 @@ afterAll(async () => {
 });
 
 describe("deployMigrations and migrationStatus", () => {
-  it("report the initial migration as pending on an empty database", async () => {
+  it("report every migration as pending on an empty database, oldest first", async () => {
     const status = await migrationStatus(database.url);
-    expect(status.pending).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
+    expect(migrationNames[0]).toMatch(/^\d{14}_init$/);
+    expect(status.pending).toEqual(migrationNames);
     expect(status).toMatchObject({ applied: [], failed: [] });
-    initName = status.pending[0]!;
   });
 
-  it("apply it, recording it in _prisma_migrations as `prisma migrate deploy` does", async () => {
-    expect(await deployMigrations(database.url)).toEqual({ applied: [initName] });
-    const script = await readFile(path.join(MIGRATIONS_DIR, initName, "migration.sql"));
+  it("apply them, recording each in _prisma_migrations as `prisma migrate deploy` does", async () => {
+    expect(await deployMigrations(database.url)).toEqual({ applied: migrationNames });
     const { rows } = await client.query(
       `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, logs, applied_steps_count
-         FROM _prisma_migrations`,
+         FROM _prisma_migrations ORDER BY migration_name`,
     );
-    expect(rows).toEqual([
-      {
-        migration_name: initName,
-        checksum: createHash("sha256").update(script).digest("hex"),
+    const expected = await Promise.all(
+      migrationNames.map(async (name) => ({
+        migration_name: name,
+        checksum: createHash("sha256").update(await readFile(path.join(MIGRATIONS_DIR, name, "migration.sql"))).digest("hex"),
         finished: true,
         rolled_back_at: null,
         logs: null,
         applied_steps_count: 1,
-      },
-    ]);
-    expect(await migrationStatus(database.url)).toEqual({ applied: [initName], pending: [], failed: [] });
+      })),
+    );
+    expect(rows).toEqual(expected);
+    expect(await migrationStatus(database.url)).toEqual({ applied: migrationNames, pending: [], failed: [] });
   });
 
   it("apply nothing the second time", async () => {
@@ -65,7 +67,7 @@ describe("deployMigrations and migrationStatus", () => {
   });
 });
 
-describe("the initial migration", () => {
+describe("the migrated schema's CHECK constraints", () => {
   const VALID_JOB = {
     samples: 1,
     seed: 0,
@@ -85,8 +87,8 @@ describe("the initial migration", () => {
     const row: Record<string, unknown> = { ...VALID_JOB, ...overrides };
     const columns = Object.keys(row);
     const job = await client.query(
-      `INSERT INTO "Job" (id, "promptId", scheduler, "modelName", ${columns.map((c) => `"${c}"`).join(", ")})
-       VALUES (gen_random_uuid(), $1, 'EULER', 'demo', ${columns.map((_, i) => `$${i + 2}`).join(", ")}) RETURNING id, "promptId"`,
+      `INSERT INTO "Job" (id, "promptId", scheduler, "modelName", "clipModelName", ${columns.map((c) => `"${c}"`).join(", ")})
+       VALUES (gen_random_uuid(), $1, 'EULER', 'demo', 'demo-clip', ${columns.map((_, i) => `$${i + 2}`).join(", ")}) RETURNING id, "promptId"`,
       [prompt.rows[0].id, ...Object.values(row)],
     );
     return job.rows[0] as { id: string; promptId: string };

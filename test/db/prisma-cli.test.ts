@@ -42,14 +42,14 @@ async function shadowDatabases(): Promise<string[]> {
 }
 
 describe("npx prisma, through the WebAssembly schema engine", () => {
-  it("migrate status lists the initial migration as pending on an empty database", async () => {
+  it("migrate status lists the migrations as pending on an empty database", async () => {
     const { code, output } = await prisma(["migrate", "status"]);
-    expect(output).toMatch(/Following migration have not yet been applied:\s+\d{14}_init/);
+    expect(output).toMatch(/Following migrations have not yet been applied:\s+\d{14}_init\s+\d{14}_job_platform/);
     expect(code).toBe(1);
   });
 
   it("migrate status agrees with deployMigrations: up to date afterwards", async () => {
-    expect((await deployMigrations(database.url)).applied).toHaveLength(1);
+    expect((await deployMigrations(database.url)).applied.length).toBeGreaterThan(1);
     const { code, output } = await prisma(["migrate", "status"]);
     expect(output).toContain("Database schema is up to date!");
     expect(code).toBe(0);

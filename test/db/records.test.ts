@@ -25,6 +25,7 @@ function newJob(promptId: string) {
       height: 512,
       scheduler: "EULER_ANCESTRAL",
       modelName: "demo-tiny",
+      clipModelName: "demo-clip-tiny",
     },
   });
 }
@@ -96,12 +97,12 @@ describe("records", () => {
     const prompt = await newPrompt("checked");
     await expect(
       prisma.job.create({
-        data: { promptId: prompt.id, samples: 0, seed: 1n, steps: 20, guidanceScale: 7.5, width: 512, height: 512, scheduler: "DDIM", modelName: "m" },
+        data: { promptId: prompt.id, samples: 0, seed: 1n, steps: 20, guidanceScale: 7.5, width: 512, height: 512, scheduler: "DDIM", modelName: "m", clipModelName: "c" },
       }),
     ).rejects.toThrow(/samples/i);
     await expect(
       prisma.job.create({
-        data: { promptId: prompt.id, samples: 1, seed: 1n, steps: 20, guidanceScale: 7.5, width: 500, height: 512, scheduler: "DDIM", modelName: "m" },
+        data: { promptId: prompt.id, samples: 1, seed: 1n, steps: 20, guidanceScale: 7.5, width: 500, height: 512, scheduler: "DDIM", modelName: "m", clipModelName: "c" },
       }),
     ).rejects.toThrow(/width/i);
   });

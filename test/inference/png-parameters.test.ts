@@ -2,6 +2,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import type { RgbImage } from "../../src/inference/pipeline/decoded-image.ts";
 import { encodePng, encodeThumbnail } from "../../src/inference/output/encode-image.ts";
+import { VERSION } from "../../src/version.ts";
 import { formatParameters, parseParameters, type ImageParameters } from "../../src/inference/output/generation-parameters-text.ts";
 import { readTextChunks } from "../../src/inference/output/png-text-chunks.ts";
 
@@ -28,13 +29,14 @@ describe("generation parameters text", () => {
     expect(formatParameters(parameters)).toBe(
       "a lighthouse at dusk, oil painting\n" +
         "Negative prompt: blurry, low quality\n" +
-        "Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234567890123, Size: 64x48, Model: demo-tiny",
+        "Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234567890123, Size: 64x48, Model: demo-tiny, " +
+        `RNG: CPU, Version: Atelier ${VERSION}`,
     );
   });
 
   it("omits the negative prompt line when there is none and quotes values with separators", () => {
     const text = formatParameters({ ...parameters, negativePrompt: "", model: "my, model: v2" });
-    expect(text).toBe('a lighthouse at dusk, oil painting\nSteps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234567890123, Size: 64x48, Model: "my, model: v2"');
+    expect(text).toBe(`a lighthouse at dusk, oil painting\nSteps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234567890123, Size: 64x48, Model: "my, model: v2", RNG: CPU, Version: Atelier ${VERSION}`);
     expect(parseParameters(text).values.get("Model")).toBe("my, model: v2");
   });
 
@@ -49,6 +51,8 @@ describe("generation parameters text", () => {
       Seed: "1234567890123",
       Size: "64x48",
       Model: "demo-tiny",
+      RNG: "CPU",
+      Version: `Atelier ${VERSION}`,
     });
   });
 });

@@ -120,6 +120,13 @@ function bindComponents(sessions: Sessions) {
   };
 }
 
+export type StableDiffusionLayout = ReturnType<typeof describeLayout>;
+
+/** What a folder's configs say about sizes, scales and defaults, without opening a session (enough to check a job). */
+export async function describeStableDiffusion(dir: string): Promise<StableDiffusionLayout> {
+  return describeLayout(await readConfigs(dir));
+}
+
 /** Sizes and scales from the component configs, with diffusers' ONNX-pipeline fallbacks when a folder has none. */
 function describeLayout(configs: Configs) {
   const warnings: string[] = [];

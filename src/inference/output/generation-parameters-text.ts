@@ -4,6 +4,7 @@
  * `Key: value` pairs joined by ", " (values with ",", ":" or a newline JSON-quoted, as A1111 quotes).
  */
 import type { SchedulerName } from "../schedulers/scheduler.ts";
+import { VERSION } from "../../version.ts";
 
 /** A1111's names for the samplers these schedulers correspond to (PNDM with skipped PRK steps is PLMS). */
 export const A1111_SAMPLER_NAMES: Record<SchedulerName, string> = {
@@ -36,6 +37,10 @@ export function formatParameters(parameters: ImageParameters): string {
     ["Seed", parameters.seed],
     ["Size", `${parameters.width}x${parameters.height}`],
     ["Model", parameters.model],
+    // A1111's parse_generation_parameters (modules/infotext_utils.py) assumes GPU noise when RNG is
+    // absent; Atelier draws its noise as torch's CPU generator does.
+    ["RNG", "CPU"],
+    ["Version", `Atelier ${VERSION}`],
   ];
   const negative = parameters.negativePrompt ? `\nNegative prompt: ${parameters.negativePrompt}` : "";
   return `${parameters.prompt}${negative}\n${pairs.map(([key, value]) => `${key}: ${quote(String(value))}`).join(", ")}`;

@@ -59,16 +59,33 @@ export async function generate(
   request: GenerationRequest,
   options: GenerateOptions = {},
 ): Promise<GeneratedSample[]> {
+  const samples: GeneratedSample[] = [];
+  for await (const sample of generateSamples(model, request, options)) samples.push(sample);
+  return samples;
+}
+
+/**
+ * The same generation, yielding each batch's samples as soon as they are decoded, so a caller can
+ * store them while the next batch denoises. `sampleIndices` makes only those samples (each still
+ * from its own seed + index, so it is the same image as in a full run): a retried job makes the
+ * samples it lacks.
+ */
+export async function* generateSamples(
+  model: StableDiffusionModel,
+  request: GenerationRequest,
+  options: GenerateOptions & { sampleIndices?: readonly number[] } = {},
+): AsyncGenerator<GeneratedSample> {
   checkGenerationRequest(request, model.sizeMultiple);
+  const wanted = options.sampleIndices ?? range(0, request.samples);
+  const outOfRange = wanted.find((index) => !Number.isInteger(index) || index < 0 || index >= request.samples);
+  if (outOfRange !== undefined) throw new RangeError(`sampleIndices must be whole numbers in 0..${request.samples - 1}, got ${outOfRange}`);
+  if (wanted.length === 0) return;
   const guided = usesClassifierFreeGuidance(model, request);
   const embeddings = await encodePrompt(model, request, guided);
   const batchSize = Math.max(1, options.batchSize ?? 1);
-  const samples: GeneratedSample[] = [];
-  for (let first = 0; first < request.samples; first += batchSize) {
-    const indices = range(first, Math.min(request.samples, first + batchSize));
-    samples.push(...(await generateBatch(model, request, embeddings, guided, indices, options)));
+  for (let first = 0; first < wanted.length; first += batchSize) {
+    yield* await generateBatch(model, request, embeddings, guided, wanted.slice(first, first + batchSize), options);
   }
-  return samples;
 }
 
 /** As diffusers: guidance above 1, unless the UNet takes the guidance scale as an embedding (LCM-distilled). */

@@ -1,0 +1,117 @@
+/**
+ * Reading what was made: the gallery of a prompt (every image ever made for it, best CLIP score
+ * first), fuzzy prompt search, and where a waiting job stands in the queue.
+ */
+import type { Db } from "../db/prisma.ts";
+import { checkId, NotFoundError, type JobPlatform } from "./job-platform.ts";
+import { normalizePromptText } from "./prompt-text.ts";
+import { UserFacingError } from "../errors.ts";
+
+export interface Page<T> {
+  nodes: { cursor: string; node: T }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  totalCount: number;
+}
+
+/** Most items one page may ask for. */
+export const MAX_PAGE_SIZE = 100;
+
+export class PageArgumentsError extends UserFacingError {
+  override readonly name = "PageArgumentsError";
+}
+
+/**
+ * Images of the prompt (compared as normalized text) by CLIP score, best first, ties by id: the order
+ * of the index ("promptId", "clipScore" DESC, "id"), which serves each page as a range scan.
+ */
+export async function gallery(platform: JobPlatform, promptText: string, first = 24, after?: string | null): Promise<Page<Db.Image>> {
+  const prompt = await platform.prisma.prompt.findUnique({ where: { normalizedText: normalizePromptText(promptText) }, select: { id: true } });
+  if (!prompt) return { nodes: [], hasNextPage: false, endCursor: null, totalCount: 0 };
+  return promptGallery(platform, prompt.id, first, after);
+}
+
+export async function promptGallery(platform: JobPlatform, promptId: string, first = 24, after?: string | null): Promise<Page<Db.Image>> {
+  checkPageSize(first);
+  const cursor = after ? decodeCursor(after) : undefined;
+  const [images, totalCount] = await Promise.all([
+    platform.prisma.image.findMany({
+      where: {
+        promptId,
+        ...(cursor && { OR: [{ clipScore: { lt: cursor.score } }, { clipScore: cursor.score, id: { gt: cursor.id } }] }),
+      },
+      orderBy: [{ clipScore: "desc" }, { id: "asc" }],
+      take: first + 1,
+    }),
+    platform.prisma.image.count({ where: { promptId } }),
+  ]);
+  const page = images.slice(0, first);
+  const nodes = page.map((image) => ({ cursor: encodeCursor(image.clipScore, image.id), node: image }));
+  return { nodes, hasNextPage: images.length > first, endCursor: nodes.at(-1)?.cursor ?? null, totalCount };
+}
+
+/**
+ * Prompts whose text contains something like the query, most similar first: pg_trgm's word
+ * similarity (the query against the closest stretch of the prompt), served by the trigram index.
+ */
+export async function searchPrompts(platform: JobPlatform, query: string, first = 20): Promise<Db.Prompt[]> {
+  checkPageSize(first);
+  const needle = normalizePromptText(query);
+  if (needle.length === 0) return [];
+  const ids = await platform.prisma.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "Prompt"
+    WHERE ${needle} <% "normalizedText"
+    ORDER BY word_similarity(${needle}, "normalizedText") DESC, "createdAt" DESC
+    LIMIT ${first}`;
+  const prompts = await platform.prisma.prompt.findMany({ where: { id: { in: ids.map((row) => row.id) } } });
+  const byId = new Map(prompts.map((prompt) => [prompt.id, prompt]));
+  return ids.map((row) => byId.get(row.id)!);
+}
+
+export interface QueueStanding {
+  /** 1 = next to be claimed. */
+  position: number;
+  /** Seconds until it finishes, from recent jobs' speed; null until a job has finished. */
+  estimatedSeconds: number | null;
+}
+
+/** Where a QUEUED job stands; undefined for a job in any other status. */
+export async function queueStanding(platform: JobPlatform, jobId: string): Promise<QueueStanding | undefined> {
+  checkId(jobId, "job");
+  const job = await platform.prisma.job.findUnique({ where: { id: jobId }, select: { status: true, createdAt: true } });
+  if (!job) throw new NotFoundError(`No job has the id ${jobId}`);
+  if (job.status !== "QUEUED") return undefined;
+  const [ahead] = await platform.prisma.$queryRaw<{ jobs: bigint; work: number | null; running: bigint }[]>`
+    SELECT count(*) FILTER (WHERE status = 'QUEUED') AS jobs,
+           sum(CASE WHEN status = 'QUEUED' THEN samples * steps ELSE (1 - progress) * samples * steps END) AS work,
+           count(*) FILTER (WHERE status = 'RUNNING') AS running
+    FROM "Job"
+    WHERE (status = 'QUEUED' AND "createdAt" <= ${job.createdAt}) OR status = 'RUNNING'`;
+  const [speed] = await platform.prisma.$queryRaw<{ secondsPerStep: number | null }[]>`
+    SELECT sum(extract(epoch FROM "finishedAt" - "startedAt")) / nullif(sum(samples * steps), 0) AS "secondsPerStep"
+    FROM (SELECT * FROM "Job" WHERE status = 'SUCCEEDED' ORDER BY "finishedAt" DESC LIMIT 20) AS recent`;
+  const parallel = Math.max(1, Number(ahead!.running));
+  const secondsPerStep = speed?.secondsPerStep == null ? null : Number(speed.secondsPerStep);
+  return {
+    position: Number(ahead!.jobs),
+    estimatedSeconds: secondsPerStep === null ? null : Math.round((Number(ahead!.work ?? 0) * secondsPerStep) / parallel),
+  };
+}
+
+function checkPageSize(first: number): void {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new PageArgumentsError(`first=${first}: must be a whole number between 1 and ${MAX_PAGE_SIZE}`);
+}
+
+function encodeCursor(score: number, id: string): string {
+  return Buffer.from(JSON.stringify([score, id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { score: number; id: string } {
+  try {
+    const [score, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [unknown, unknown];
+    if (typeof score === "number" && typeof id === "string") return { score, id };
+  } catch {
+    // Reported below.
+  }
+  throw new PageArgumentsError(`after=${JSON.stringify(cursor)}: not a cursor this gallery returned`);
+}

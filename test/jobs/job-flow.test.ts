@@ -1,0 +1,80 @@
+/**
+ * The job platform in one process, on a real PostgreSQL with pg-boss, LISTEN/NOTIFY, the file image
+ * store and an in-process worker on the generated demo models: submit → live events in order → N
+ * ranked images stored and recorded; a late subscriber; cancellation; galleries and search.
+ */
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobEvent } from "../../src/events/job-event.ts";
+import { readTextChunks } from "../../src/inference/output/png-text-chunks.ts";
+import { submitJob } from "../../src/jobs/submit-job.ts";
+import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
+import { collectEvents, startTestPlatform, type TestPlatform } from "../support/job-platform.ts";
+
+let test: TestPlatform;
+
+beforeAll(async () => {
+  test = await startTestPlatform();
+  await test.startWorker();
+});
+afterAll(() => test?.stop());
+
+describe("a submitted job", () => {
+  let events: JobEvent[];
+  let jobId: string;
+
+  beforeAll(async () => {
+    const job = await submitJob(test.platform, { prompt: "  A lighthouse   at dusk ", samples: 3, seed: 42, steps: 4, width: 64, height: 64 });
+    jobId = job.id;
+    events = await collectEvents(subscribeJob(test.platform, job.id));
+  });
+
+  it("streams its status, every step of every sample and every image, in order, ending with SUCCEEDED", () => {
+    const statuses = events.filter((event) => event.type === "status").map((event) => event.status);
+    expect(statuses.at(-1)).toBe("SUCCEEDED");
+    expect(statuses).toContain("RUNNING");
+    expect(events.at(-1)).toMatchObject({ type: "status", status: "SUCCEEDED", progress: 1 });
+    const steps = events.flatMap((event) => (event.type === "step" ? [event] : []));
+    // The demo model's scheduler is PNDM, which runs steps + 1 model evaluations (diffusers' PLMS warm-up).
+    const perSample = steps[0]!.totalSteps;
+    expect(perSample).toBe(5);
+    const expectedOrder = [0, 1, 2].flatMap((sample) => Array.from({ length: perSample }, (_, i) => [sample, i + 1]));
+    expect(steps.map((step) => [step.sampleIndex, step.step])).toEqual(expectedOrder);
+    expect(steps.map((step) => step.progress)).toEqual(steps.map((_, i) => expect.closeTo((i + 1) / (3 * perSample), 12)));
+    expect(steps.every((step) => step.totalSteps === perSample && step.preview?.startsWith("data:image/webp;base64,"))).toBe(true);
+    const images = events.flatMap((event) => (event.type === "image" ? [event] : []));
+    expect(images.map((image) => image.sampleIndex)).toEqual([0, 1, 2]);
+    // Each image is announced after its sample's last step and before the next sample's first.
+    const imageAt = events.findIndex((event) => event.type === "image");
+    expect(events[imageAt - 1]).toMatchObject({ type: "step", sampleIndex: 0, step: perSample });
+  });
+
+  it("ends with its N images stored, recorded and ranked 1..N by CLIP score", async () => {
+    const job = await test.platform.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { images: true, prompt: true } });
+    expect(job).toMatchObject({ status: "SUCCEEDED", progress: 1, attempts: 1, workerId: null, clipModelName: "demo-clip-tiny" });
+    expect(job.prompt).toMatchObject({ text: "A lighthouse   at dusk", normalizedText: "a lighthouse at dusk" });
+    const byRank = [...job.images].sort((a, b) => a.rank! - b.rank!);
+    expect(byRank.map((image) => image.rank)).toEqual([1, 2, 3]);
+    for (let i = 1; i < byRank.length; i++) expect(byRank[i - 1]!.clipScore).toBeGreaterThanOrEqual(byRank[i]!.clipScore);
+    expect(job.images.map((image) => Number(image.seed)).sort()).toEqual([42, 43, 44]);
+    for (const image of job.images) {
+      const png = (await test.platform.store.get(image.storageKey))!;
+      expect(png.length).toBe(image.byteSize);
+      expect(image.storageKey).toBe(`${image.sha256}.png`);
+      const parameters = readTextChunks(png).get("parameters")!;
+      expect(parameters).toContain(`Seed: ${image.seed}`);
+      expect(parameters).toMatch(/RNG: CPU, Version: Atelier \d+\.\d+\.\d+/);
+      const thumbnail = await sharp((await test.platform.store.get(image.thumbnailKey))!).metadata();
+      expect(thumbnail).toMatchObject({ format: "webp", width: 64, height: 64 });
+      // The CLIP image embedding is stored L2-normalized.
+      expect(Math.hypot(...image.clipEmbedding)).toBeCloseTo(1, 5);
+    }
+    expect(await test.platform.prisma.pendingObject.count({ where: { jobId } })).toBe(0);
+  });
+
+  it("gives a late subscriber the final state at once, then ends", async () => {
+    expect(await collectEvents(subscribeJob(test.platform, jobId))).toEqual([
+      { type: "status", jobId, status: "SUCCEEDED", progress: 1, errorMessage: null },
+    ]);
+  });
+});

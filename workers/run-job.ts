@@ -1,0 +1,181 @@
+/**
+ * One attempt at one claimed job, start to end:
+ *
+ *   1. mark it RUNNING on this worker (or close the entry when it was cancelled while queued)
+ *   2. delete objects an earlier, dead attempt left without rows
+ *   3. denoise the samples it still lacks, batch by batch, publishing every step
+ *   4. store each sample as soon as it is decoded (scored, encoded, written, recorded)
+ *   5. rank and finish: SUCCEEDED, or CANCELED keeping what was made
+ *
+ * While it runs it heartbeats; it stops within one denoising step when the job is cancelled, when
+ * the heartbeat finds the job is no longer its own, or when the worker shuts down past its grace.
+ * Any other error fails the attempt (the job is queued again or ends FAILED).
+ */
+import type { ClipScorer } from "../src/inference/clip/clip-scorer.ts";
+import type { GenerationRequest } from "../src/inference/pipeline/generation-request.ts";
+import { generateSamples, type StepEvent } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
+import type { Logger } from "../src/log.ts";
+import { failAttempt, finishJob, heartbeat, startAttempt } from "../src/jobs/job-attempts.ts";
+import type { JobPlatform } from "../src/jobs/job-platform.ts";
+import type { ModelCache } from "./model-cache.ts";
+import { deleteOrphanedObjects, storeSample } from "./store-sample.ts";
+
+export interface WorkerSettings {
+  /** Identifies this worker in the job row: host:pid:random. */
+  workerId: string;
+  /** Samples denoised together (ATELIER_BATCH_SIZE). */
+  batchSize: number;
+  /** Claims of a job before it ends FAILED. */
+  maxAttempts: number;
+  /** Seconds between heartbeats. */
+  heartbeatSeconds: number;
+  /** Attach a small preview of the latents to every step event. */
+  stepPreviews: boolean;
+}
+
+export interface RunContext {
+  platform: JobPlatform;
+  settings: WorkerSettings;
+  models: ModelCache;
+  clip: () => Promise<ClipScorer>;
+  log: Logger;
+}
+
+/** Why a running attempt was stopped from outside the pipeline. */
+export class AttemptStopped extends Error {
+  constructor(readonly why: "canceled" | "lost" | "shutdown") {
+    super(`attempt stopped: ${why}`);
+  }
+}
+
+/** Runs the claimed job; `shutdown` aborts it (it is then released to the queue). Never throws. */
+export async function runJob(context: RunContext, jobId: string, shutdown: AbortSignal): Promise<void> {
+  const { platform, settings, log } = context;
+  const started = await startAttempt(platform, jobId, settings.workerId).catch((error: unknown) => {
+    log.error("could not start job", { jobId, error });
+    return null;
+  });
+  if (started === null) return void (await platform.queue.retryOrFail(jobId, "could not start").catch(() => {}));
+  if (!started) return log.info("job was cancelled before it started", { jobId });
+
+  const stop = new AbortController();
+  const onShutdown = () => stop.abort(new AttemptStopped("shutdown"));
+  shutdown.addEventListener("abort", onShutdown, { once: true });
+  if (shutdown.aborted) onShutdown();
+  const unsubscribe = platform.events.subscribe(jobId, {
+    onEvent: (event) => {
+      if (event.type === "status" && event.status === "CANCELED") stop.abort(new AttemptStopped("canceled"));
+    },
+  });
+  const progress = { value: started.progress };
+  const beat = setInterval(() => {
+    heartbeat(platform, jobId, settings.workerId, progress.value).then(
+      (stillOurs) => stillOurs || stop.abort(new AttemptStopped("lost")),
+      (error: unknown) => log.warn("heartbeat failed; retrying at the next one", { jobId, error }),
+    );
+  }, settings.heartbeatSeconds * 1000);
+
+  log.info("job started", { jobId, attempt: started.attempts, model: started.modelName, samples: started.samples });
+  try {
+    await makeImages(context, jobId, stop.signal, progress);
+    await retryWhileDisconnected(() => finishJob(platform, jobId), stop.signal);
+    log.info("job finished", { jobId });
+  } catch (error) {
+    const reason = stop.signal.reason instanceof AttemptStopped ? stop.signal.reason.why : undefined;
+    if (reason === "lost") log.warn("job is no longer this worker's; stopped", { jobId });
+    else if (reason === "canceled") await retryWhileDisconnected(() => finishJob(platform, jobId)).then(() => log.info("job cancelled; kept its finished images", { jobId }));
+    else {
+      const message = reason === "shutdown" ? "the worker shut down before the job finished" : errorMessage(error);
+      if (!reason) log.error("job attempt failed", { jobId, error });
+      const status = await retryWhileDisconnected(() => failAttempt(platform, started, message, settings.maxAttempts)).catch((failure: unknown) => {
+        log.error("could not record the failed attempt; the heartbeat timeout will", { jobId, error: failure });
+      });
+      if (status) log.info(`job ${status === "QUEUED" ? "queued again" : status}`, { jobId });
+    }
+  } finally {
+    clearInterval(beat);
+    unsubscribe();
+    shutdown.removeEventListener("abort", onShutdown);
+  }
+}
+
+async function makeImages(context: RunContext, jobId: string, signal: AbortSignal, progress: { value: number }): Promise<void> {
+  const { platform, settings } = context;
+  const job = await platform.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { prompt: true, images: { select: { sampleIndex: true } } } });
+  await deleteOrphanedObjects(platform, jobId);
+  const done = new Set(job.images.map((image) => image.sampleIndex));
+  const missing = Array.from({ length: job.samples }, (_, i) => i).filter((i) => !done.has(i));
+  if (missing.length === 0) return;
+
+  const lease = await context.models.acquire(job.modelName);
+  try {
+    const clip = await context.clip();
+    const textEmbedding = await clip.embedText(job.prompt.text);
+    const request: GenerationRequest = {
+      prompt: job.prompt.text,
+      negativePrompt: job.negativePrompt ?? "",
+      samples: job.samples,
+      seed: Number(job.seed),
+      steps: job.steps,
+      guidanceScale: job.guidanceScale,
+      width: job.width,
+      height: job.height,
+      scheduler: job.scheduler,
+    };
+    // Whole-job progress: the samples done before this attempt, plus each sample's share of its steps.
+    const sampleFractions = new Map<number, number>();
+    const jobProgress = () => (done.size + [...sampleFractions.values()].reduce((sum, f) => sum + f, 0)) / job.samples;
+    // Events go out in the order they happen: each publish waits for the one before.
+    let published: Promise<unknown> = Promise.resolve();
+    const publish = (event: () => Promise<Parameters<typeof platform.events.publish>[0]>) => {
+      published = published.then(async () => platform.events.publish(await event())).catch((error: unknown) => context.log.debug("event not published", { jobId, error }));
+    };
+    const onStep = (step: StepEvent) => {
+      sampleFractions.set(step.sampleIndex, step.step / step.totalSteps);
+      const value = (progress.value = jobProgress());
+      publish(async () => ({
+        type: "step",
+        jobId,
+        sampleIndex: step.sampleIndex,
+        step: step.step,
+        totalSteps: step.totalSteps,
+        progress: value,
+        preview: settings.stepPreviews && step.preview ? await step.preview() : null,
+      }));
+    };
+    for await (const sample of generateSamples(lease.model, request, { batchSize: settings.batchSize, signal, onStep, sampleIndices: missing })) {
+      const image = await retryWhileDisconnected(() => storeSample({ platform, job, clip, textEmbedding }, sample), signal);
+      publish(async () => ({ type: "image", jobId, imageId: image.id, sampleIndex: image.sampleIndex, clipScore: image.clipScore }));
+    }
+    await published;
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Runs a database write again while the database is unreachable (PostgreSQL restarting), for up to
+ * a minute, so a restart does not cost the job an attempt. Other errors are thrown at once.
+ */
+async function retryWhileDisconnected<T>(write: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (let delay = 200; ; delay = Math.min(5000, delay * 2)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      signal?.throwIfAborted();
+    }
+  }
+}
+
+/** Errors that mean "the database is not there right now", not "the write is wrong". */
+function isConnectionError(error: unknown): boolean {
+  const text = `${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|57P01|57P03|08006|08003|08001|Connection terminated|connection.*(closed|refused|ended)|Can't reach database|terminating connection/i.test(text);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,105 @@
+/**
+ * One finished sample, made durable: scored by CLIP, encoded (PNG with its generation parameters,
+ * WebP thumbnail), written to the image store under content-addressed keys, and recorded as its
+ * Image row. The keys are noted as pending before the objects are written and the note is removed
+ * with the row's insert, so an object a dying worker wrote without its row is found and deleted
+ * (`deleteOrphanedObjects`). A sample that already has its row is never written twice.
+ */
+import { createHash } from "node:crypto";
+import type { Db } from "../src/db/prisma.ts";
+import type { ClipScorer } from "../src/inference/clip/clip-scorer.ts";
+import { clipScore } from "../src/inference/clip/clip-score.ts";
+import { encodePng, encodeThumbnail } from "../src/inference/output/encode-image.ts";
+import { formatParameters } from "../src/inference/output/generation-parameters-text.ts";
+import type { GeneratedSample } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
+import type { JobPlatform } from "../src/jobs/job-platform.ts";
+import { contentKey } from "../src/storage/image-store.ts";
+
+export interface SampleContext {
+  platform: JobPlatform;
+  job: Db.Job & { prompt: Db.Prompt };
+  clip: ClipScorer;
+  /** The prompt's CLIP text embedding, computed once per job. */
+  textEmbedding: Float32Array;
+}
+
+export async function storeSample(context: SampleContext, sample: GeneratedSample): Promise<Db.Image> {
+  const { platform, job } = context;
+  const scoringStarted = performance.now();
+  const [imageEmbedding] = await context.clip.embedImages([sample.image]);
+  const score = clipScore(context.textEmbedding, imageEmbedding!);
+  const clipMs = performance.now() - scoringStarted;
+
+  const encodingStarted = performance.now();
+  const text = formatParameters({
+    prompt: job.prompt.text,
+    negativePrompt: job.negativePrompt ?? "",
+    steps: job.steps,
+    scheduler: job.scheduler,
+    guidanceScale: job.guidanceScale,
+    seed: sample.seed,
+    width: job.width,
+    height: job.height,
+    model: job.modelName,
+  });
+  const [png, thumbnail] = await Promise.all([encodePng(sample.image, text), encodeThumbnail(sample.image)]);
+  const encodeMs = performance.now() - encodingStarted;
+  const sha256 = createHash("sha256").update(png).digest("hex");
+  const storageKey = contentKey(sha256, "png");
+  const thumbnailKey = contentKey(createHash("sha256").update(thumbnail).digest("hex"), "webp");
+
+  await platform.prisma.pendingObject.createMany({ data: [storageKey, thumbnailKey].map((key) => ({ jobId: job.id, key })), skipDuplicates: true });
+  await Promise.all([platform.store.put(storageKey, png, "image/png"), platform.store.put(thumbnailKey, thumbnail, "image/webp")]);
+  return platform.prisma.$transaction(async (tx) => {
+    const image = await tx.image.upsert({
+      where: { jobId_sampleIndex: { jobId: job.id, sampleIndex: sample.sampleIndex } },
+      update: {},
+      create: {
+        jobId: job.id,
+        promptId: job.promptId,
+        sampleIndex: sample.sampleIndex,
+        seed: BigInt(sample.seed),
+        clipScore: score,
+        clipEmbedding: Array.from(normalized(imageEmbedding!)),
+        width: sample.image.width,
+        height: sample.image.height,
+        format: "png",
+        storageKey,
+        thumbnailKey,
+        byteSize: png.length,
+        sha256,
+        timingsMs: { ...sample.timingsMs, clip: clipMs, encode: encodeMs },
+      },
+    });
+    await tx.pendingObject.deleteMany({ where: { jobId: job.id, key: { in: [storageKey, thumbnailKey] } } });
+    return image;
+  });
+}
+
+/**
+ * Deletes the objects an earlier attempt of the job wrote without recording their row. An object
+ * is kept when a row references it, or another job is about to (identical images share a key).
+ */
+export async function deleteOrphanedObjects(platform: JobPlatform, jobId: string): Promise<number> {
+  const pending = await platform.prisma.pendingObject.findMany({ where: { jobId } });
+  let deleted = 0;
+  for (const { key } of pending) {
+    const [referenced, pendingElsewhere] = await Promise.all([
+      platform.prisma.image.count({ where: { OR: [{ storageKey: key }, { thumbnailKey: key }] } }),
+      platform.prisma.pendingObject.count({ where: { key, jobId: { not: jobId } } }),
+    ]);
+    if (referenced === 0 && pendingElsewhere === 0) {
+      await platform.store.delete(key);
+      deleted++;
+    }
+    await platform.prisma.pendingObject.delete({ where: { jobId_key: { jobId, key } } });
+  }
+  return deleted;
+}
+
+function normalized(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (const value of vector) norm += value * value;
+  const scale = 1 / Math.sqrt(norm);
+  return vector.map((value) => value * scale);
+}

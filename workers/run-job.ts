@@ -18,7 +18,8 @@ import type { Logger } from "../src/log.ts";
 import { failAttempt, finishJob, heartbeat, startAttempt } from "../src/jobs/job-attempts.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
 import type { ModelCache } from "./model-cache.ts";
-import { deleteOrphanedObjects, storeSample } from "./store-sample.ts";
+import { deletePendingObjects } from "../src/jobs/pending-objects.ts";
+import { storeSample } from "./store-sample.ts";
 
 export interface WorkerSettings {
   /** Identifies this worker in the job row: host:pid:random. */
@@ -102,7 +103,8 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
 async function makeImages(context: RunContext, jobId: string, signal: AbortSignal, progress: { value: number }): Promise<void> {
   const { platform, settings } = context;
   const job = await platform.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { prompt: true, images: { select: { sampleIndex: true } } } });
-  await deleteOrphanedObjects(platform, jobId);
+  // Objects an earlier attempt wrote without getting to their rows.
+  await deletePendingObjects(platform, jobId);
   const done = new Set(job.images.map((image) => image.sampleIndex));
   const missing = Array.from({ length: job.samples }, (_, i) => i).filter((i) => !done.has(i));
   if (missing.length === 0) return;

@@ -2,8 +2,8 @@
  * One finished sample, made durable: scored by CLIP, encoded (PNG with its generation parameters,
  * WebP thumbnail), written to the image store under content-addressed keys, and recorded as its
  * Image row. The keys are noted as pending before the objects are written and the note is removed
- * with the row's insert, so an object a dying worker wrote without its row is found and deleted
- * (`deleteOrphanedObjects`). A sample that already has its row is never written twice.
+ * with the row's insert (src/jobs/pending-objects.ts), so an object a dying worker wrote without
+ * its row is found and deleted. A sample that already has its row is never written twice.
  */
 import { createHash } from "node:crypto";
 import type { Db } from "../src/db/prisma.ts";
@@ -13,6 +13,7 @@ import { encodePng, encodeThumbnail } from "../src/inference/output/encode-image
 import { formatParameters } from "../src/inference/output/generation-parameters-text.ts";
 import type { GeneratedSample } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
+import { notePendingObjects } from "../src/jobs/pending-objects.ts";
 import { contentKey } from "../src/storage/image-store.ts";
 
 export interface SampleContext {
@@ -48,7 +49,7 @@ export async function storeSample(context: SampleContext, sample: GeneratedSampl
   const storageKey = contentKey(sha256, "png");
   const thumbnailKey = contentKey(createHash("sha256").update(thumbnail).digest("hex"), "webp");
 
-  await platform.prisma.pendingObject.createMany({ data: [storageKey, thumbnailKey].map((key) => ({ jobId: job.id, key })), skipDuplicates: true });
+  await notePendingObjects(platform.prisma, job.id, [storageKey, thumbnailKey]);
   await Promise.all([platform.store.put(storageKey, png, "image/png"), platform.store.put(thumbnailKey, thumbnail, "image/webp")]);
   return platform.prisma.$transaction(async (tx) => {
     const image = await tx.image.upsert({
@@ -74,27 +75,6 @@ export async function storeSample(context: SampleContext, sample: GeneratedSampl
     await tx.pendingObject.deleteMany({ where: { jobId: job.id, key: { in: [storageKey, thumbnailKey] } } });
     return image;
   });
-}
-
-/**
- * Deletes the objects an earlier attempt of the job wrote without recording their row. An object
- * is kept when a row references it, or another job is about to (identical images share a key).
- */
-export async function deleteOrphanedObjects(platform: JobPlatform, jobId: string): Promise<number> {
-  const pending = await platform.prisma.pendingObject.findMany({ where: { jobId } });
-  let deleted = 0;
-  for (const { key } of pending) {
-    const [referenced, pendingElsewhere] = await Promise.all([
-      platform.prisma.image.count({ where: { OR: [{ storageKey: key }, { thumbnailKey: key }] } }),
-      platform.prisma.pendingObject.count({ where: { key, jobId: { not: jobId } } }),
-    ]);
-    if (referenced === 0 && pendingElsewhere === 0) {
-      await platform.store.delete(key);
-      deleted++;
-    }
-    await platform.prisma.pendingObject.delete({ where: { jobId_key: { jobId, key } } });
-  }
-  return deleted;
 }
 
 function normalized(vector: Float32Array): Float32Array {

@@ -19,6 +19,7 @@ import { loadStableDiffusion } from "../src/inference/models/stable-diffusion-mo
 import { recoverStaleJobs } from "../src/jobs/job-attempts.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
 import { openPlatform } from "../src/jobs/open-platform.ts";
+import { sweepPendingObjects } from "../src/jobs/pending-objects.ts";
 import type { Logger } from "../src/log.ts";
 import { ensureModel } from "../src/models/ensure-model.ts";
 import { parseModelReference } from "../src/models/model-reference.ts";
@@ -119,10 +120,15 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
       else await idle();
     }
   };
+  const timeout = config.jobs.heartbeatTimeoutSeconds;
   const recovery = setInterval(() => {
-    recoverStaleJobs(platform, config.jobs.heartbeatTimeoutSeconds, config.jobs.maxAttempts).then(
+    recoverStaleJobs(platform, timeout, config.jobs.maxAttempts).then(
       (recovered) => recovered.length > 0 && log.warn("took up jobs whose worker stopped heartbeating", { jobs: recovered }),
       (error: unknown) => log.warn("stale-job recovery failed; trying again", { error }),
+    );
+    sweepPendingObjects(platform, timeout).then(
+      (deleted) => deleted > 0 && log.info("deleted objects left without rows", { deleted }),
+      (error: unknown) => log.warn("pending-object sweep failed; trying again", { error }),
     );
   }, context.settings.heartbeatSeconds * 1000);
 

@@ -14,6 +14,9 @@ export interface Page<T> {
   totalCount: number;
 }
 
+/** Least pg_trgm word similarity of a search result to the query. */
+const SEARCH_THRESHOLD = 0.4;
+
 /** Most items one page may ask for. */
 export const MAX_PAGE_SIZE = 100;
 
@@ -58,11 +61,16 @@ export async function searchPrompts(platform: JobPlatform, query: string, first 
   checkPageSize(first);
   const needle = normalizePromptText(query);
   if (needle.length === 0) return [];
-  const ids = await platform.prisma.$queryRaw<{ id: string }[]>`
-    SELECT id FROM "Prompt"
-    WHERE ${needle} <% "normalizedText"
-    ORDER BY word_similarity(${needle}, "normalizedText") DESC, "createdAt" DESC
-    LIMIT ${first}`;
+  const [, ids] = await platform.prisma.$transaction([
+    // pg_trgm's default threshold (0.6) misses a single transposed letter ("lighthuose"); 0.4 finds it
+    // and still leaves out unrelated prompts. Set for this transaction only (set_config's `true`).
+    platform.prisma.$queryRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(SEARCH_THRESHOLD)}, true)`,
+    platform.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM "Prompt"
+      WHERE ${needle} <% "normalizedText"
+      ORDER BY word_similarity(${needle}, "normalizedText") DESC, "createdAt" DESC
+      LIMIT ${first}`,
+  ]);
   const prompts = await platform.prisma.prompt.findMany({ where: { id: { in: ids.map((row) => row.id) } } });
   const byId = new Map(prompts.map((prompt) => [prompt.id, prompt]));
   return ids.map((row) => byId.get(row.id)!);

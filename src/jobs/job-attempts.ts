@@ -118,7 +118,7 @@ export async function recoverStaleJobs(platform: JobPlatform, timeoutSeconds: nu
 }
 
 /** Rank 1..n among the job's images by CLIP score, ties by sample index. */
-async function rankImages(tx: Transaction, jobId: string): Promise<void> {
+export async function rankImages(tx: Transaction, jobId: string): Promise<void> {
   const images = await tx.image.findMany({ where: { jobId }, orderBy: { sampleIndex: "asc" }, select: { id: true, clipScore: true, rank: true } });
   const ranks = rankByScore(images.map((image) => image.clipScore));
   for (const [i, image] of images.entries()) {

@@ -105,7 +105,7 @@ export function checkJobParameters(
   const samples = input.samples ?? DEFAULT_SAMPLES;
   problem("samples", samples, wholeRule(samples, 1, limits.samples));
   const seed = input.seed ?? randomSeed();
-  problem("seed", seed, wholeRule(seed, 0, MAX_SEED) ?? (seed + samples - 1 > MAX_SEED ? `plus samples - 1 must be at most ${MAX_SEED} (sample i uses seed + i)` : undefined));
+  problem("seed", seed, wholeRule(seed, 0, MAX_SEED) ?? (seed > MAX_SEED - (samples - 1) ? `plus samples - 1 must be at most ${MAX_SEED} (sample i uses seed + i)` : undefined));
   problem("guidanceScale", input.guidanceScale, input.guidanceScale == null ? undefined : numberRule(input.guidanceScale, 0, limits.guidanceScale));
   problem("steps", input.steps, input.steps == null ? undefined : wholeRule(input.steps, 1, limits.steps));
   if (!model) {

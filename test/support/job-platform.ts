@@ -22,6 +22,8 @@ export interface TestPlatform {
   env(overrides?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Starts an in-process worker (stopped by `stop()`). */
   startWorker(): Promise<RunningWorker>;
+  /** Stops the in-process workers started so far. */
+  stopWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,9 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       const worker = await startWorker(platform, config, log);
       workers.push(worker);
       return worker;
+    },
+    async stopWorkers() {
+      await Promise.all(workers.splice(0).map((worker) => worker.stop()));
     },
     async stop() {
       await Promise.all(workers.map((worker) => worker.stop()));

@@ -1,0 +1,131 @@
+/**
+ * Real `atelier worker` processes against one PostgreSQL, with this test process as the API (no
+ * embedded worker): two workers share six jobs, each run exactly once; a worker SIGKILLed mid-job is
+ * replaced and the job ends with exactly N images and no object without a row; PostgreSQL
+ * restarted during a job, and the job still finishes.
+ */
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
+import type { JobEvent } from "../../src/events/job-event.ts";
+import { submitJob } from "../../src/jobs/submit-job.ts";
+import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
+import { startCli, type CliProcess } from "../support/cli-process.ts";
+import { freePort } from "../support/free-port.ts";
+import { collectEvents, startTestPlatform, type TestPlatform } from "../support/job-platform.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
+
+const processes: CliProcess[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cli of processes) cli.child.kill("SIGKILL");
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function platform(options: Parameters<typeof startTestPlatform>[0] = {}): Promise<TestPlatform> {
+  const started = await startTestPlatform(options);
+  cleanups.push(() => started.stop());
+  return started;
+}
+
+async function worker(test: TestPlatform): Promise<CliProcess> {
+  const cli = startCli(["worker"], test.env({ LOG_LEVEL: "info" }));
+  processes.push(cli);
+  await cli.waitFor(/worker ready/);
+  return cli;
+}
+
+/** Every image row of the platform's jobs has its two objects, and every object has a row. */
+async function expectStoreMatchesRows(test: TestPlatform) {
+  const images = await test.platform.prisma.image.findMany({ select: { storageKey: true, thumbnailKey: true } });
+  const keys: string[] = [];
+  for await (const key of test.platform.store.keys()) keys.push(key);
+  expect(keys.sort()).toEqual([...new Set(images.flatMap((image) => [image.storageKey, image.thumbnailKey]))].sort());
+  expect(await test.platform.prisma.pendingObject.count()).toBe(0);
+}
+
+async function expectRanked(test: TestPlatform, jobId: string, samples: number) {
+  const job = await test.platform.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { images: true } });
+  expect(job.status).toBe("SUCCEEDED");
+  expect(job.images.map((image) => image.sampleIndex).sort()).toEqual(Array.from({ length: samples }, (_, i) => i));
+  expect(job.images.map((image) => image.rank).sort()).toEqual(Array.from({ length: samples }, (_, i) => i + 1));
+  return job;
+}
+
+describe("two worker processes", () => {
+  it("share six jobs, each run exactly once", async () => {
+    const test = await platform();
+    const workers = [await worker(test), await worker(test)];
+    const jobs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => submitJob(test.platform, { prompt: `shared job ${i}`, samples: 2, steps: 20, width: 128, height: 128, scheduler: "EULER" })),
+    );
+    const events = await Promise.all(jobs.map((job) => collectEvents(subscribeJob(test.platform, job.id))));
+    for (const [i, job] of jobs.entries()) {
+      const ran = await expectRanked(test, job.id, 2);
+      expect(ran.attempts).toBe(1);
+      expect(events[i]!.filter((event) => event.type === "status" && event.status === "RUNNING")).toHaveLength(1);
+    }
+    // Each job was started by exactly one of the two processes, and both took part.
+    const startedBy = jobs.map((job) => workers.filter((cli) => cli.output().includes(`"jobId":"${job.id}","attempt":1`)).length);
+    expect(startedBy).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(workers.map((cli) => (cli.output().match(/job started/g) ?? []).length).every((count) => count > 0)).toBe(true);
+    await expectStoreMatchesRows(test);
+  });
+});
+
+describe("a worker SIGKILLed mid-job", () => {
+  it("leaves the job to the next worker, which makes only the missing samples: exactly N images, no orphaned object", async () => {
+    const test = await platform();
+    const first = await worker(test);
+    const job = await submitJob(test.platform, { prompt: "a killed worker", samples: 3, steps: 40, width: 256, height: 256, scheduler: "EULER" });
+    const seen: JobEvent[] = [];
+    for await (const event of subscribeJob(test.platform, job.id)) {
+      seen.push(event);
+      if (event.type === "step" && event.sampleIndex === 1 && event.step === 10) break;
+    }
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await worker(test);
+    const rest = await collectEvents(subscribeJob(test.platform, job.id));
+    expect(rest.at(-1)).toMatchObject({ type: "status", status: "SUCCEEDED" });
+    const ended = await expectRanked(test, job.id, 3);
+    expect(ended.attempts).toBe(2);
+    // The second attempt made samples 1 and 2 only: sample 0 was already stored.
+    const rerun = rest.flatMap((event) => (event.type === "step" ? [event.sampleIndex] : []));
+    expect(new Set(rerun)).toEqual(new Set([1, 2]));
+    await expectStoreMatchesRows(test);
+  });
+});
+
+describe("PostgreSQL restarted during a job", () => {
+  let server: EmbeddedPostgres;
+
+  it("costs the job nothing: the worker and the API reconnect by themselves and it finishes", async () => {
+    const clusterDir = path.join(await makeTempDir("atelier-restart"), "postgres");
+    const port = await freePort();
+    server = await startEmbeddedPostgres({ clusterDir, port });
+    cleanups.push(() => server.stop());
+    const admin = new URL(server.connectionString);
+    admin.pathname = "/postgres";
+    const test = await platform({ adminUrl: admin.toString() });
+    const cli = await worker(test);
+    const job = await submitJob(test.platform, { prompt: "through a restart", samples: 2, steps: 40, width: 256, height: 256, scheduler: "EULER" });
+    for await (const event of subscribeJob(test.platform, job.id)) {
+      if (event.type === "step" && event.step === 5) break;
+    }
+    await server.stop();
+    server = await startEmbeddedPostgres({ clusterDir, port });
+    const rest = await collectEvents(subscribeJob(test.platform, job.id));
+    expect(rest.at(-1)).toMatchObject({ type: "status", status: "SUCCEEDED" });
+    const ended = await expectRanked(test, job.id, 2);
+    expect(ended.attempts).toBe(1);
+    // The API side works again too: a new job goes through.
+    const next = await submitJob(test.platform, { prompt: "after the restart", samples: 1, steps: 2 });
+    expect((await collectEvents(subscribeJob(test.platform, next.id))).at(-1)).toMatchObject({ status: "SUCCEEDED" });
+    // The restart happened while the job ran: the worker's listener reconnected, and steps followed.
+    expect(cli.output()).toMatch(/event bus: listening again/);
+    expect(rest.some((event) => event.type === "step")).toBe(true);
+    expect(cli.output()).not.toMatch(/job attempt failed/);
+    await expectStoreMatchesRows(test);
+  });
+});

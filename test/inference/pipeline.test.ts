@@ -9,6 +9,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLoadError, loadStableDiffusion, type StableDiffusionModel } from "../../src/inference/models/stable-diffusion-model.ts";
 import { GenerationRequestError, type GenerationRequest } from "../../src/inference/pipeline/generation-request.ts";
+import { latentPreview } from "../../src/inference/pipeline/latent-preview.ts";
+import { SampleNoise } from "../../src/inference/pipeline/sample-noise.ts";
 import { generate, type GeneratedSample, type StepEvent } from "../../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import { createScheduler } from "../../src/inference/schedulers/index.ts";
 import { EXPORTER_GENERATIONS } from "../../src/models/demo/export-profiles.ts";
@@ -80,6 +82,15 @@ describe("progress and cancellation", () => {
     expect(preview).toMatch(/^data:image\/webp;base64,/);
     const image = sharp(Buffer.from(preview.slice(preview.indexOf(",") + 1), "base64"));
     expect(await image.metadata()).toMatchObject({ format: "webp", width: request.width / 8, height: request.height / 8 });
+  });
+
+  it("keeps previews of large latents at most 64 px on the longer side, small enough for a NOTIFY payload", async () => {
+    // The latents of a 1024×768 image: 4 × 128 × 96, standard-normal like fresh noise (the worst case for the encoder).
+    const latents = new SampleNoise([7], 4 * 128 * 96).draw();
+    const preview = await latentPreview(latents, [1, 4, 128, 96], 0);
+    const image = sharp(Buffer.from(preview.slice(preview.indexOf(",") + 1), "base64"));
+    expect(await image.metadata()).toMatchObject({ format: "webp", width: 48, height: 64 });
+    expect(preview.length).toBeLessThan(6000);
   });
 
   it("counts PNDM's extra warm-up evaluation as a step: steps + 1 events per sample, as diffusers runs steps + 1 UNet calls", async () => {

@@ -1,8 +1,9 @@
 /**
  * Real `atelier worker` processes against one PostgreSQL, with this test process as the API (no
- * embedded worker): two workers share six jobs, each run exactly once; a worker SIGKILLed mid-job is
- * replaced and the job ends with exactly N images and no object without a row; PostgreSQL
- * restarted during a job, and the job still finishes.
+ * embedded worker): two workers share eight jobs, each run exactly once, and one SIGKILLed mid-job
+ * is replaced; a killed worker's job ends with exactly N images and no object without a row;
+ * SIGTERM finishes or releases the running job within the grace period; PostgreSQL restarted
+ * during a job, and the job still finishes.
  */
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -53,22 +54,65 @@ async function expectRanked(test: TestPlatform, jobId: string, samples: number) 
 }
 
 describe("two worker processes", () => {
-  it("share six jobs, each run exactly once", async () => {
+  it("share eight jobs, each run exactly once; when one is SIGKILLed mid-job its job is taken up and every job ends with 3 ranked images", async () => {
     const test = await platform();
     const workers = [await worker(test), await worker(test)];
     const jobs = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => submitJob(test.platform, { prompt: `shared job ${i}`, samples: 2, steps: 20, width: 128, height: 128, scheduler: "EULER" })),
+      Array.from({ length: 8 }, (_, i) => submitJob(test.platform, { prompt: `shared job ${i}`, samples: 3, steps: 20, width: 128, height: 128, scheduler: "EULER" })),
     );
-    const events = await Promise.all(jobs.map((job) => collectEvents(subscribeJob(test.platform, job.id))));
-    for (const [i, job] of jobs.entries()) {
-      const ran = await expectRanked(test, job.id, 2);
-      expect(ran.attempts).toBe(1);
-      expect(events[i]!.filter((event) => event.type === "status" && event.status === "RUNNING")).toHaveLength(1);
+    const events = jobs.map((job) => collectEvents(subscribeJob(test.platform, job.id)));
+    // Kill the worker that runs the fourth job once that job is half-way.
+    for await (const event of subscribeJob(test.platform, jobs[3]!.id)) {
+      if (event.type === "step" && event.sampleIndex === 1) break;
     }
-    // Each job was started by exactly one of the two processes, and both took part.
+    const victim = workers.find((cli) => cli.output().includes(`"jobId":"${jobs[3]!.id}","attempt":1`))!;
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    workers.push(await worker(test));
+
+    const finished = await Promise.all(events);
+    const attempts: number[] = [];
+    for (const [i, job] of jobs.entries()) {
+      attempts.push((await expectRanked(test, job.id, 3)).attempts);
+      expect(finished[i]!.at(-1)).toMatchObject({ type: "status", status: "SUCCEEDED" });
+    }
+    // Only the killed worker's job (or jobs: it may have held one more) ran twice.
+    expect(attempts[3]).toBe(2);
+    expect(attempts.filter((n) => n === 1).length).toBeGreaterThanOrEqual(6);
+    expect(attempts.every((n) => n <= 2)).toBe(true);
+    // Each first attempt was started by exactly one process, and both first workers took part.
     const startedBy = jobs.map((job) => workers.filter((cli) => cli.output().includes(`"jobId":"${job.id}","attempt":1`)).length);
-    expect(startedBy).toEqual([1, 1, 1, 1, 1, 1]);
-    expect(workers.map((cli) => (cli.output().match(/job started/g) ?? []).length).every((count) => count > 0)).toBe(true);
+    expect(startedBy).toEqual(jobs.map(() => 1));
+    expect(workers.slice(0, 2).every((cli) => /job started/.test(cli.output()))).toBe(true);
+    await expectStoreMatchesRows(test);
+  });
+});
+
+describe("a worker sent SIGTERM", () => {
+  it("stops claiming, lets a short job finish within the grace period, and exits 0", async () => {
+    const test = await platform({ settings: { ATELIER_SHUTDOWN_GRACE_SECONDS: "20" } });
+    const cli = await worker(test);
+    const job = await submitJob(test.platform, { prompt: "finished in grace", samples: 2, steps: 20, width: 128, height: 128, scheduler: "EULER" });
+    for await (const event of subscribeJob(test.platform, job.id)) if (event.type === "step") break;
+    const waiting = await submitJob(test.platform, { prompt: "never claimed", samples: 1, steps: 2 });
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    expect((await expectRanked(test, job.id, 2)).attempts).toBe(1);
+    expect(await test.platform.prisma.job.findUniqueOrThrow({ where: { id: waiting.id } })).toMatchObject({ status: "QUEUED", attempts: 0 });
+  });
+
+  it("releases a job that outlasts the grace period to the queue, where another worker finishes it", async () => {
+    const test = await platform({ settings: { ATELIER_SHUTDOWN_GRACE_SECONDS: "1" } });
+    const cli = await worker(test);
+    const job = await submitJob(test.platform, { prompt: "released at shutdown", samples: 3, steps: 60, width: 256, height: 256, scheduler: "EULER" });
+    for await (const event of subscribeJob(test.platform, job.id)) if (event.type === "step") break;
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toMatch(/releasing them to the queue/);
+    expect(await test.platform.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "QUEUED", attempts: 1, workerId: null });
+    await worker(test);
+    expect((await collectEvents(subscribeJob(test.platform, job.id))).at(-1)).toMatchObject({ status: "SUCCEEDED" });
+    expect((await expectRanked(test, job.id, 3)).attempts).toBe(2);
     await expectStoreMatchesRows(test);
   });
 });

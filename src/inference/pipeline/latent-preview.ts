@@ -1,9 +1,13 @@
 /**
  * A cheap look at the current latents without running the VAE: each latent pixel becomes one RGB
  * pixel through a fixed 4×3 linear map, the approximation other SD tools use for live previews
- * (ComfyUI's SD 1.x `latent_rgb_factors`). Encoded as a small WebP data URL.
+ * (ComfyUI's SD 1.x `latent_rgb_factors`). Encoded as a small WebP data URL, at most
+ * PREVIEW_MAX_SIDE pixels on its longer side so that it fits a PostgreSQL NOTIFY payload (under
+ * 8000 bytes) with room to spare: SD 1.x at 512×512 has 64×64 latents, shown 1:1.
  */
 import sharp from "sharp";
+
+export const PREVIEW_MAX_SIDE = 64;
 
 /** Rows: latent channels; columns: R, G, B. Fitted for SD 1.x/2.x's 4-channel VAE latent space. */
 const LATENT_RGB_FACTORS = [
@@ -30,6 +34,9 @@ export async function latentPreview(latents: Float32Array, dims: readonly number
       rgb[p * 3 + c] = Math.max(0, Math.min(255, Math.round((value + 1) * 127.5)));
     }
   }
-  const webp = await sharp(rgb, { raw: { width, height, channels: 3 } }).webp({ quality: 60 }).toBuffer();
+  const webp = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .resize({ width: PREVIEW_MAX_SIDE, height: PREVIEW_MAX_SIDE, fit: "inside", withoutEnlargement: true })
+    .webp({ quality: 60 })
+    .toBuffer();
   return `data:image/webp;base64,${webp.toString("base64")}`;
 }

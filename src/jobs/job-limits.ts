@@ -3,7 +3,7 @@
  * `checkJobParameters` reports every broken one at once, each naming the parameter (as the GraphQL
  * API spells it), the value and what is allowed, before anything is written.
  */
-import { SCHEDULER_NAMES } from "../inference/pipeline/generation-request.ts";
+import { SCHEDULER_NAMES, type GenerationRequest } from "../inference/pipeline/generation-request.ts";
 import type { SchedulerName } from "../inference/schedulers/scheduler.ts";
 import { UserFacingError } from "../errors.ts";
 
@@ -40,18 +40,10 @@ export interface JobInput {
   model?: string | null | undefined;
 }
 
-/** Everything a job runs with, checked and complete. */
-export interface JobParameters {
-  prompt: string;
+/** Everything a job runs with, checked and complete: the pipeline's request, plus the model's name. */
+export interface JobParameters extends Omit<GenerationRequest, "negativePrompt"> {
   /** null when none was given. */
   negativePrompt: string | null;
-  samples: number;
-  seed: number;
-  steps: number;
-  guidanceScale: number;
-  width: number;
-  height: number;
-  scheduler: SchedulerName;
   model: string;
 }
 

@@ -15,6 +15,7 @@ import { registerGenerateCommand } from "./cli/generate-command.ts";
 import { registerInspectCommand } from "./cli/inspect-command.ts";
 import { registerModelsCommand } from "./cli/models-command.ts";
 import { startWorkerProcess } from "../workers/worker.ts";
+import { READY_MESSAGE } from "../workers/embedded-worker.ts";
 
 
 function setup() {
@@ -41,7 +42,15 @@ program
   .description("Start a worker that claims generation jobs from the queue and runs them (ATELIER_WORKER_CONCURRENCY at a time).")
   .action(async () => {
     const { config, log } = setup();
-    await runUntilSignal(await startWorkerProcess(config, log), log);
+    const worker = await startWorkerProcess(config, log);
+    // Started by `atelier serve` as its embedded worker: report ready, and stop when the server is gone.
+    if (process.send) {
+      process.send(READY_MESSAGE);
+      process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+      // The channel must not keep the process alive once the worker has stopped.
+      process.channel?.unref();
+    }
+    await runUntilSignal(worker, log);
   });
 
 program

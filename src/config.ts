@@ -147,7 +147,7 @@ export const ENVIRONMENT = {
     schema: z.string().optional(),
   },
   ATELIER_EMBEDDED_WORKER: {
-    description: "1 runs a worker inside `atelier serve`, so one process is a whole platform; 0 leaves jobs to `atelier worker` processes.",
+    description: "1 makes `atelier serve` run a worker as a child process it supervises, so one command is a whole platform; 0 leaves jobs to `atelier worker` processes.",
     default: "1",
     schema: onOff,
   },

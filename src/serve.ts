@@ -1,7 +1,8 @@
 /**
  * `atelier serve`: the composition root of the API process. Start order: database (embedded
  * PostgreSQL if configured, migrations) → models (demo models made when missing) → job platform
- * (queue, event bus, image store) → the embedded worker unless ATELIER_EMBEDDED_WORKER=0 → HTTP.
+ * (queue, event bus, image store) → the embedded worker (a child process) unless
+ * ATELIER_EMBEDDED_WORKER=0 → HTTP.
  * Stop order is the reverse: stop accepting HTTP and let requests finish, stop the worker (its
  * grace period), close the platform and the database, stop the embedded PostgreSQL.
  */
@@ -13,7 +14,7 @@ import { listen } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { prepareModels } from "./models/prepare-models.ts";
 import { openPlatform, type OpenPlatform } from "./jobs/open-platform.ts";
-import { startWorker } from "../workers/worker.ts";
+import { startEmbeddedWorker } from "../workers/embedded-worker.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -25,7 +26,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: AtelierConfig, log: Logger): Promise<RunningServer> {
+/** @param env the environment `config` was read from; the embedded worker process gets it too. */
+export async function startServer(config: AtelierConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const database = await openDatabase(config.database, log);
   // Undone last to first when a later step fails, and by stop().
   const undo: (() => Promise<unknown>)[] = [() => database.close()];
@@ -39,7 +41,7 @@ export async function startServer(config: AtelierConfig, log: Logger): Promise<R
     const platform = await openPlatform(config, database, log);
     undo.push(() => platform.close());
     if (config.worker.embedded) {
-      const worker = await startWorker(platform, config, log);
+      const worker = await startEmbeddedWorker(env, log);
       undo.push(() => worker.stop());
     }
     const app = createApp({

@@ -14,6 +14,7 @@
 import type { ClipScorer } from "../src/inference/clip/clip-scorer.ts";
 import type { GenerationRequest } from "../src/inference/pipeline/generation-request.ts";
 import { generateSamples, type StepEvent } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
+import type { JobEvent } from "../src/events/job-event.ts";
 import type { Logger } from "../src/log.ts";
 import { failAttempt, finishJob, heartbeat, startAttempt } from "../src/jobs/job-attempts.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
@@ -127,27 +128,33 @@ async function makeImages(context: RunContext, jobId: string, signal: AbortSigna
     // Whole-job progress: the samples done before this attempt, plus each sample's share of its steps.
     const sampleFractions = new Map<number, number>();
     const jobProgress = () => (done.size + [...sampleFractions.values()].reduce((sum, f) => sum + f, 0)) / job.samples;
-    // Events go out in the order they happen: each publish waits for the one before.
+    // Events go out in the order they happen: each publish waits for the one before. A step's
+    // preview starts encoding at once (on libuv's threads), so the chain never waits to encode.
     let published: Promise<unknown> = Promise.resolve();
-    const publish = (event: () => Promise<Parameters<typeof platform.events.publish>[0]>) => {
-      published = published.then(async () => platform.events.publish(await event())).catch((error: unknown) => context.log.debug("event not published", { jobId, error }));
+    const publish = (event: Promise<JobEvent>) => {
+      published = published.then(async () => platform.events.publish(await event)).catch((error: unknown) => context.log.debug("event not published", { jobId, error }));
     };
     const onStep = (step: StepEvent) => {
       sampleFractions.set(step.sampleIndex, step.step / step.totalSteps);
       const value = (progress.value = jobProgress());
-      publish(async () => ({
-        type: "step",
-        jobId,
-        sampleIndex: step.sampleIndex,
-        step: step.step,
-        totalSteps: step.totalSteps,
-        progress: value,
-        preview: settings.stepPreviews && step.preview ? await step.preview() : null,
-      }));
+      const preview = settings.stepPreviews && step.preview ? step.preview() : Promise.resolve(null);
+      publish(preview.then((url) => ({ type: "step", jobId, sampleIndex: step.sampleIndex, step: step.step, totalSteps: step.totalSteps, progress: value, preview: url })));
     };
-    for await (const sample of generateSamples(lease.model, request, { batchSize: settings.batchSize, signal, onStep, sampleIndices: missing })) {
-      const image = await retryWhileDisconnected(() => storeSample({ platform, job, clip, textEmbedding }, sample), signal);
-      publish(async () => ({ type: "image", jobId, imageId: image.id, sampleIndex: image.sampleIndex, clipScore: image.clipScore }));
+    // Each sample is stored while the next batch denoises; all are settled before the attempt ends,
+    // so nothing is written after the job is ranked.
+    const storing: Promise<void>[] = [];
+    try {
+      for await (const sample of generateSamples(lease.model, request, { batchSize: settings.batchSize, signal, onStep, sampleIndices: missing })) {
+        const stored = retryWhileDisconnected(() => storeSample({ platform, job, clip, textEmbedding }, sample), signal).then((image) =>
+          publish(Promise.resolve({ type: "image", jobId, imageId: image.id, sampleIndex: image.sampleIndex, clipScore: image.clipScore })),
+        );
+        // Awaited below; until then a failure must not count as unhandled.
+        stored.catch(() => {});
+        storing.push(stored);
+      }
+      await Promise.all(storing);
+    } finally {
+      await Promise.allSettled(storing);
     }
     await published;
   } finally {

@@ -9,9 +9,12 @@ import path from "node:path";
 import type { ModelsConfig } from "../config.ts";
 import { describeStableDiffusion } from "../inference/models/stable-diffusion-model.ts";
 import { ClipTokenizer } from "../inference/tokenizer/clip-tokenizer.ts";
-import { listModels } from "../models/list-models.ts";
+import { listModels, type ModelListing } from "../models/list-models.ts";
 import { parseModelReference } from "../models/model-reference.ts";
 import { ALL_SCHEDULERS, type ModelRules } from "./job-limits.ts";
+
+/** How long a listing of the models folder is reused: a model pulled meanwhile shows up after this. */
+const LISTING_TTL_MS = 5000;
 
 export interface CatalogModel extends ModelRules {
   dir: string;
@@ -44,8 +47,14 @@ export function createModelCatalog(config: ModelsConfig): ModelCatalog {
     }
     return model;
   };
+  // Submitting a job looks its model up: the folder scan behind the listing is reused for a few seconds.
+  let listing: { at: number; models: Promise<ModelListing[]> } | undefined;
+  const listed = () => {
+    if (!listing || Date.now() - listing.at > LISTING_TTL_MS) listing = { at: Date.now(), models: listModels(config) };
+    return listing.models;
+  };
   const available = async () => {
-    const listings = await listModels(config);
+    const listings = await listed();
     const usable = listings.filter((listing) => listing.present && existsSync(path.join(listing.dir, "model_index.json")));
     const defaultListing = listings.find((listing) => listing.configuredAs.includes("ATELIER_SD_MODEL"));
     return usable.sort((a, b) => Number(b === defaultListing) - Number(a === defaultListing));

@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelJob } from "../../src/jobs/cancel-job.ts";
+import { createLogger } from "../../src/log.ts";
 import { JobStateError, NotFoundError } from "../../src/jobs/job-platform.ts";
 import { submitJob } from "../../src/jobs/submit-job.ts";
 import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
@@ -92,7 +93,8 @@ describe("a job whose model cannot be loaded", () => {
   beforeAll(async () => {
     const dir = await copyDemoModelFolder();
     await writeFile(path.join(dir, "unet", "model.onnx"), "not an onnx model");
-    broken = await startTestPlatform({ settings: { ATELIER_SD_MODEL: dir, ATELIER_JOB_MAX_ATTEMPTS: "2" } });
+    // Silent: the worker logs each failed attempt, which is what this test makes happen.
+    broken = await startTestPlatform({ settings: { ATELIER_SD_MODEL: dir, ATELIER_JOB_MAX_ATTEMPTS: "2" }, log: createLogger("error", () => {}) });
     await broken.startWorker();
   });
   afterAll(() => broken?.stop());

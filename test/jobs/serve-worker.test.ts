@@ -1,6 +1,7 @@
 /**
- * `atelier serve` is a whole platform: its embedded worker runs jobs submitted to its database;
- * with ATELIER_EMBEDDED_WORKER=0 it runs none, and leaves them to `atelier worker` processes.
+ * `atelier serve` is a whole platform: its embedded worker (a child process) runs jobs submitted
+ * to its database, and stops with the server, even one that was SIGKILLed; with
+ * ATELIER_EMBEDDED_WORKER=0 it runs none, and leaves them to `atelier worker` processes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../src/jobs/submit-job.ts";
@@ -38,6 +39,19 @@ describe("atelier serve", () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it("runs the worker as a child process, which stops by itself when the server is SIGKILLed", async () => {
+    const cli = await serve({});
+    await cli.waitFor(/worker ready/);
+    const workerPid = Number(/"workerId":"[^:"]+:(\d+):/.exec(cli.output())![1]);
+    expect(workerPid).not.toBe(cli.child.pid);
+    cli.child.kill("SIGKILL");
+    await cli.exited;
+    for (let waited = 0; isAlive(workerPid); waited += 100) {
+      expect(waited, "the worker outlived its server by 15 s").toBeLessThan(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+
   it("runs no worker with ATELIER_EMBEDDED_WORKER=0: jobs wait for a worker process", async () => {
     const cli = await serve({ ATELIER_EMBEDDED_WORKER: "0" });
     const job = await submitJob(test.platform, { prompt: "waits for a worker", samples: 1, steps: 2 });
@@ -52,3 +66,12 @@ describe("atelier serve", () => {
     expect([await cli.exited, await worker.exited]).toEqual([0, 0]);
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

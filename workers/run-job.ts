@@ -53,8 +53,8 @@ export class AttemptStopped extends Error {
 /** Runs the claimed job; `shutdown` aborts it (it is then released to the queue). Never throws. */
 export async function runJob(context: RunContext, jobId: string, shutdown: AbortSignal): Promise<void> {
   const { platform, settings, log } = context;
-  const started = await startAttempt(platform, jobId, settings.workerId).catch((error: unknown) => {
-    log.error("could not start job", { jobId, error });
+  const started = await retryWhileDisconnected(() => startAttempt(platform, jobId, settings.workerId)).catch((error: unknown) => {
+    log.error("could not start job; handing it back to the queue", { jobId, error });
     return null;
   });
   if (started === null) return void (await platform.queue.retryOrFail(jobId, "could not start").catch(() => {}));
@@ -85,7 +85,12 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
   } catch (error) {
     const reason = stop.signal.reason instanceof AttemptStopped ? stop.signal.reason.why : undefined;
     if (reason === "lost") log.warn("job is no longer this worker's; stopped", { jobId });
-    else if (reason === "canceled") await retryWhileDisconnected(() => finishJob(platform, jobId)).then(() => log.info("job cancelled; kept its finished images", { jobId }));
+    else if (reason === "canceled") {
+      await retryWhileDisconnected(() => finishJob(platform, jobId)).then(
+        () => log.info("job cancelled; kept its finished images", { jobId }),
+        (failure: unknown) => log.error("could not rank a cancelled job's images", { jobId, error: failure }),
+      );
+    }
     else {
       const message = reason === "shutdown" ? "the worker shut down before the job finished" : errorMessage(error);
       if (!reason) log.error("job attempt failed", { jobId, error });
@@ -128,11 +133,17 @@ async function makeImages(context: RunContext, jobId: string, signal: AbortSigna
     // Whole-job progress: the samples done before this attempt, plus each sample's share of its steps.
     const sampleFractions = new Map<number, number>();
     const jobProgress = () => (done.size + [...sampleFractions.values()].reduce((sum, f) => sum + f, 0)) / job.samples;
-    // Events go out in the order they happen: each publish waits for the one before. A step's
-    // preview starts encoding at once (on libuv's threads), so the chain never waits to encode.
-    let published: Promise<unknown> = Promise.resolve();
+    // Events go out in the order they happen. A step's preview starts encoding at once (on libuv's
+    // threads); the chain only waits for it to hand the events to the bus in order, and the bus
+    // sends what piles up meanwhile in one round trip.
+    let handedOver: Promise<void> = Promise.resolve();
+    const sends: Promise<void>[] = [];
     const publish = (event: Promise<JobEvent>) => {
-      published = published.then(async () => platform.events.publish(await event)).catch((error: unknown) => context.log.debug("event not published", { jobId, error }));
+      handedOver = handedOver.then(async () => {
+        const send = event.then((ready) => platform.events.publish(ready));
+        sends.push(send.catch((error: unknown) => context.log.debug("event not published", { jobId, error })));
+        await send.catch(() => {});
+      });
     };
     const onStep = (step: StepEvent) => {
       sampleFractions.set(step.sampleIndex, step.step / step.totalSteps);
@@ -156,7 +167,8 @@ async function makeImages(context: RunContext, jobId: string, signal: AbortSigna
     } finally {
       await Promise.allSettled(storing);
     }
-    await published;
+    await handedOver;
+    await Promise.all(sends);
   } finally {
     lease.release();
   }

@@ -15,6 +15,9 @@ import { MAX_NOTIFY_BYTES, type JobEvent } from "./job-event.ts";
 
 export const EVENT_CHANNEL = "atelier_job_events";
 
+/** Most events one statement sends (its parameters stay far below PostgreSQL's 65,535). */
+const MAX_EVENTS_PER_SEND = 100;
+
 export interface EventBusOptions {
   connectionString: string;
   log: Logger;
@@ -103,12 +106,33 @@ export async function startEventBus(options: EventBusOptions): Promise<EventBus>
     throw error;
   }
 
+  // Events published outside a transaction while a send is under way wait for the next send, which
+  // carries all of them in one statement (one round trip; NOTIFYs keep their order within it).
+  const waiting: { payload: string; sent: () => void; failed: (error: unknown) => void }[] = [];
+  let sending = false;
+  const sendWaiting = async () => {
+    sending = true;
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_EVENTS_PER_SEND);
+      const calls = batch.map((_, i) => `pg_notify($1, $${i + 2})`).join(", ");
+      try {
+        await publisher.query(`SELECT ${calls}`, [EVENT_CHANNEL, ...batch.map((entry) => entry.payload)]);
+        for (const entry of batch) entry.sent();
+      } catch (error) {
+        for (const entry of batch) entry.failed(error);
+      }
+    }
+    sending = false;
+  };
+
   let closing: Promise<void> | undefined;
   return {
     async publish(event, tx) {
       const payload = fitPayload(event);
-      if (tx) await tx.$executeRawUnsafe("SELECT pg_notify($1, $2)", EVENT_CHANNEL, payload);
-      else await publisher.query("SELECT pg_notify($1, $2)", [EVENT_CHANNEL, payload]);
+      if (tx) return void (await tx.$executeRawUnsafe("SELECT pg_notify($1, $2)", EVENT_CHANNEL, payload));
+      const sent = new Promise<void>((resolve, reject) => waiting.push({ payload, sent: resolve, failed: reject }));
+      if (!sending) void sendWaiting();
+      await sent;
     },
     subscribe(jobId, subscriber) {
       let set = subscribers.get(jobId);

@@ -1,7 +1,7 @@
 /**
  * The job platform in one process, on a real PostgreSQL with pg-boss, LISTEN/NOTIFY, the file image
  * store and an in-process worker on the generated demo models: submit → live events in order → N
- * ranked images stored and recorded; a late subscriber; cancellation; galleries and search.
+ * ranked images stored and recorded; a late subscriber; the same on the S3 store.
  */
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { readTextChunks } from "../../src/inference/output/png-text-chunks.ts";
 import { submitJob } from "../../src/jobs/submit-job.ts";
 import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
 import { collectEvents, startTestPlatform, type TestPlatform } from "../support/job-platform.ts";
+import { startS3Server, type TestS3Server } from "../support/s3-server.ts";
 
 let test: TestPlatform;
 
@@ -79,5 +80,34 @@ describe("a submitted job", () => {
     expect(await collectEvents(subscribeJob(test.platform, jobId))).toEqual([
       { type: "status", jobId, status: "SUCCEEDED", progress: 1, errorMessage: null },
     ]);
+  });
+});
+
+describe("a job on the S3 store (a real local S3 server)", () => {
+  let s3: TestS3Server;
+  let onS3: TestPlatform;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    onS3 = await startTestPlatform({ settings: s3.settings });
+    await onS3.startWorker();
+  });
+  afterAll(async () => {
+    await onS3?.stop();
+    await s3?.close();
+  });
+
+  it("stores every image and thumbnail in the bucket, one object per key, each with its row", async () => {
+    expect(onS3.platform.store.description).toBe(`s3://${s3.bucket}/ at ${s3.options.endpoint}`);
+    const job = await submitJob(onS3.platform, { prompt: "a lighthouse in a bucket", samples: 2, steps: 3 });
+    expect((await collectEvents(subscribeJob(onS3.platform, job.id))).at(-1)).toMatchObject({ status: "SUCCEEDED" });
+    const images = await onS3.platform.prisma.image.findMany({ where: { jobId: job.id } });
+    const keys: string[] = [];
+    for await (const key of onS3.platform.store.keys()) keys.push(key);
+    expect(keys.sort()).toEqual(images.flatMap((image) => [image.storageKey, image.thumbnailKey]).sort());
+    for (const image of images) {
+      const png = (await onS3.platform.store.get(image.storageKey))!;
+      expect(readTextChunks(png).get("parameters")).toContain(`Seed: ${image.seed}`);
+    }
   });
 });

@@ -4,61 +4,32 @@
  * the folder layout on disk, and paging and the key prefix in a bucket. Last, that the ATELIER_S3_*
  * settings open the store they describe.
  */
-import crypto, { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import S3rver from "s3rver";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { createFileImageStore } from "../../src/storage/file-image-store.ts";
 import { contentKey, type ImageStore } from "../../src/storage/image-store.ts";
 import { openImageStore } from "../../src/storage/open-image-store.ts";
 import { createS3ImageStore, type S3StoreOptions } from "../../src/storage/s3-image-store.ts";
-import { freePort } from "../support/free-port.ts";
+import { startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 
-const BUCKET = "atelier-test";
-
-// s3rver 3.7 encrypts its ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node 17
-// on) leaves out unless Node runs with --openssl-legacy-provider: every truncated listing fails with
-// InternalError (jamhall/s3rver#818). Triple DES with the key three times over is the same cipher
-// (same bytes out) and is still in OpenSSL's default provider. Only s3rver asks for "des" here.
-const { createCipheriv, createDecipheriv } = crypto;
-type CipherArguments = Parameters<typeof createCipheriv>;
-function desAsTripleDes([algorithm, key, ...rest]: CipherArguments): CipherArguments {
-  return algorithm === "des" ? ["des-ede3-cbc", Buffer.concat([key, key, key] as Buffer[]), ...rest] : [algorithm, key, ...rest];
-}
-Object.assign(crypto, {
-  createCipheriv: (...args: CipherArguments) => createCipheriv(...desAsTripleDes(args)),
-  createDecipheriv: (...args: CipherArguments) => createDecipheriv(...desAsTripleDes(args)),
-});
-
-let s3server: S3rver;
+let s3: TestS3Server;
+let s3server: TestS3Server["server"];
 let s3Options: S3StoreOptions;
+let BUCKET: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  s3server = new S3rver({
-    address: "127.0.0.1",
-    port,
-    directory: await makeTempDir("s3rver"),
-    silent: true,
-    configureBuckets: [{ name: BUCKET }],
-  });
-  await s3server.run();
-  s3Options = {
-    bucket: BUCKET,
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  };
+  s3 = await startS3Server();
+  ({ server: s3server, options: s3Options, bucket: BUCKET } = s3);
 });
 
 afterAll(async () => {
-  await s3server?.close();
+  await s3?.close();
 });
 
 const openStores: ImageStore[] = [];

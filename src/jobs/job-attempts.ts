@@ -7,7 +7,8 @@
  *                              └──failAttempt──▶ QUEUED again, or FAILED after the last attempt
  *
  * A RUNNING job whose worker stopped heartbeating (killed, machine lost) is failed the same way by
- * `recoverStaleJobs`, so another worker takes it up. Images are written once per (job, sample
+ * `recoverStaleJobs`, so another worker takes it up (and a job cancelled while such a worker ran it
+ * is wrapped up there). Images are written once per (job, sample
  * index), so a job taken up again makes only the samples it lacks.
  */
 import { rankByScore } from "../inference/clip/rank-by-score.ts";
@@ -111,6 +112,17 @@ export async function recoverStaleJobs(platform: JobPlatform, timeoutSeconds: nu
       FOR UPDATE SKIP LOCKED`;
     for (const job of stale) {
       await failAttemptIn(tx, platform, job, `worker ${job.workerId ?? "?"} stopped heartbeating for over ${timeoutSeconds} s`, maxAttempts);
+      recovered.push(job.id);
+    }
+    // Cancelled while running, and its worker died before wrapping up: rank what it kept, close the entry.
+    const abandoned = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM "Job"
+      WHERE status = 'CANCELED' AND "workerId" IS NOT NULL AND "heartbeatAt" < now() - make_interval(secs => ${timeoutSeconds})
+      FOR UPDATE SKIP LOCKED`;
+    for (const job of abandoned) {
+      await rankImages(tx, job.id);
+      await platform.queue.complete(job.id, tx);
+      await tx.job.update({ where: { id: job.id }, data: { workerId: null, heartbeatAt: null } });
       recovered.push(job.id);
     }
   });

@@ -8,6 +8,7 @@
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
+import { cancelJob } from "../../src/jobs/cancel-job.ts";
 import { submitJob } from "../../src/jobs/submit-job.ts";
 import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
 import { startCli, type CliProcess } from "../support/cli-process.ts";
@@ -83,6 +84,31 @@ describe("two worker processes", () => {
     const startedBy = jobs.map((job) => workers.filter((cli) => cli.output().includes(`"jobId":"${job.id}","attempt":1`)).length);
     expect(startedBy).toEqual(jobs.map(() => 1));
     expect(workers.slice(0, 2).every((cli) => /job started/.test(cli.output()))).toBe(true);
+    await expectStoreMatchesRows(test);
+  });
+});
+
+describe("a job cancelled after its worker was SIGKILLed", () => {
+  it("is wrapped up by another worker's recovery: its kept images ranked, its queue entry closed", async () => {
+    const test = await platform();
+    const first = await worker(test);
+    const job = await submitJob(test.platform, { prompt: "cancelled after a crash", samples: 3, steps: 40, width: 256, height: 256, scheduler: "EULER" });
+    for await (const event of subscribeJob(test.platform, job.id)) if (event.type === "image") break;
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await cancelJob(test.platform, job.id);
+    await worker(test);
+    let ended = await test.platform.prisma.job.findUniqueOrThrow({ where: { id: job.id }, include: { images: true } });
+    for (let waited = 0; ended.workerId !== null; waited += 200) {
+      expect(waited, "no worker wrapped the job up within 15 s").toBeLessThan(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      ended = await test.platform.prisma.job.findUniqueOrThrow({ where: { id: job.id }, include: { images: true } });
+    }
+    expect(ended.status).toBe("CANCELED");
+    expect(ended.images.length).toBeGreaterThanOrEqual(1);
+    expect(ended.images.map((image) => image.rank).sort()).toEqual(ended.images.map((_, i) => i + 1));
+    const [entry] = await test.platform.prisma.$queryRaw<{ state: string }[]>`SELECT state::text FROM pgboss.job WHERE id = ${job.id}::uuid`;
+    expect(entry).toEqual({ state: "completed" });
     await expectStoreMatchesRows(test);
   });
 });

@@ -41,6 +41,8 @@ export interface RunContext {
   models: ModelCache;
   clip: () => Promise<ClipScorer>;
   log: Logger;
+  /** When this worker last failed to reach the database (its recovery waits after an outage). */
+  databaseTrouble: { lastAt: number };
 }
 
 /** Why a running attempt was stopped from outside the pipeline. */
@@ -69,11 +71,17 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
       if (event.type === "status" && event.status === "CANCELED") stop.abort(new AttemptStopped("canceled"));
     },
   });
-  const progress = { value: started.progress };
+  const progress: AttemptProgress = { value: started.progress, stepsRun: 0 };
+  // How many steps had run when the attempt was told to stop, to log how promptly it stopped.
+  let stepsAtStop = 0;
+  stop.signal.addEventListener("abort", () => (stepsAtStop = progress.stepsRun), { once: true });
   const beat = setInterval(() => {
     heartbeat(platform, jobId, settings.workerId, progress.value).then(
       (stillOurs) => stillOurs || stop.abort(new AttemptStopped("lost")),
-      (error: unknown) => log.warn("heartbeat failed; retrying at the next one", { jobId, error }),
+      (error: unknown) => {
+        context.databaseTrouble.lastAt = Date.now();
+        log.warn("heartbeat failed; retrying at the next one", { jobId, error });
+      },
     );
   }, settings.heartbeatSeconds * 1000);
 
@@ -87,7 +95,7 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
     if (reason === "lost") log.warn("job is no longer this worker's; stopped", { jobId });
     else if (reason === "canceled") {
       await retryWhileDisconnected(() => finishJob(platform, jobId)).then(
-        () => log.info("job cancelled; kept its finished images", { jobId }),
+        () => log.info("job cancelled; kept its finished images", { jobId, stepsAfterCancel: progress.stepsRun - stepsAtStop }),
         (failure: unknown) => log.error("could not rank a cancelled job's images", { jobId, error: failure }),
       );
     }
@@ -106,7 +114,13 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
   }
 }
 
-async function makeImages(context: RunContext, jobId: string, signal: AbortSignal, progress: { value: number }): Promise<void> {
+/** What an attempt has done so far: whole-job progress, and denoising steps run (one per sample per step). */
+interface AttemptProgress {
+  value: number;
+  stepsRun: number;
+}
+
+async function makeImages(context: RunContext, jobId: string, signal: AbortSignal, progress: AttemptProgress): Promise<void> {
   const { platform, settings } = context;
   const job = await platform.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { prompt: true, images: { select: { sampleIndex: true } } } });
   // Objects an earlier attempt wrote without getting to their rows.
@@ -147,6 +161,7 @@ async function makeImages(context: RunContext, jobId: string, signal: AbortSigna
     };
     const onStep = (step: StepEvent) => {
       sampleFractions.set(step.sampleIndex, step.step / step.totalSteps);
+      progress.stepsRun++;
       const value = (progress.value = jobProgress());
       const preview = settings.stepPreviews && step.preview ? step.preview() : Promise.resolve(null);
       publish(preview.then((url) => ({ type: "step", jobId, sampleIndex: step.sampleIndex, step: step.step, totalSteps: step.totalSteps, progress: value, preview: url })));

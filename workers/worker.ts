@@ -80,6 +80,7 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
     models,
     clip: loadClip,
     log,
+    databaseTrouble: { lastAt: 0 },
     settings: {
       workerId,
       batchSize: config.models.batchSize,
@@ -122,9 +123,15 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
   };
   const timeout = config.jobs.heartbeatTimeoutSeconds;
   const recovery = setInterval(() => {
-    recoverStaleJobs(platform, timeout, config.jobs.maxAttempts).then(
+    // After this worker could not reach the database, others may not have either: give every live
+    // worker a full timeout to heartbeat again before calling anyone's job stale.
+    if (Date.now() - context.databaseTrouble.lastAt < timeout * 1000) return;
+    recoverStaleJobs(platform, timeout, config.jobs.maxAttempts, workerId).then(
       (recovered) => recovered.length > 0 && log.warn("took up jobs whose worker stopped heartbeating", { jobs: recovered }),
-      (error: unknown) => log.warn("stale-job recovery failed; trying again", { error }),
+      (error: unknown) => {
+        context.databaseTrouble.lastAt = Date.now();
+        log.warn("stale-job recovery failed; trying again", { error });
+      },
     );
     sweepPendingObjects(platform, timeout).then(
       (deleted) => deleted > 0 && log.info("deleted objects left without rows", { deleted }),

@@ -101,14 +101,16 @@ async function failAttemptIn(tx: Transaction, platform: JobPlatform, job: Pick<D
 /**
  * RUNNING jobs whose worker has not heartbeated for `timeoutSeconds` are failed (and so taken up
  * again, or FAILED after their last attempt). Safe to run from every worker at once: each stale
- * job is locked by one of them. Returns the ids recovered.
+ * job is locked by one of them. A worker passes its own id: it knows its own jobs are alive.
+ * Returns the ids recovered.
  */
-export async function recoverStaleJobs(platform: JobPlatform, timeoutSeconds: number, maxAttempts: number): Promise<string[]> {
+export async function recoverStaleJobs(platform: JobPlatform, timeoutSeconds: number, maxAttempts: number, ownWorkerId?: string): Promise<string[]> {
   const recovered: string[] = [];
   await platform.prisma.$transaction(async (tx) => {
     const stale = await tx.$queryRaw<{ id: string; attempts: number; workerId: string | null }[]>`
       SELECT id, attempts, "workerId" FROM "Job"
       WHERE status = 'RUNNING' AND "heartbeatAt" < now() - make_interval(secs => ${timeoutSeconds})
+        AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? ""}
       FOR UPDATE SKIP LOCKED`;
     for (const job of stale) {
       await failAttemptIn(tx, platform, job, `worker ${job.workerId ?? "?"} stopped heartbeating for over ${timeoutSeconds} s`, maxAttempts);

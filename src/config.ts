@@ -71,6 +71,17 @@ export const ENVIRONMENT = {
     default: "4000",
     schema: port,
   },
+  ATELIER_PUBLIC_URL: {
+    description:
+      "The API's public base URL (e.g. https://atelier.example.com behind a proxy): image URLs in GraphQL answers start with it. When unset, they are relative (/images/<key>).",
+    default: undefined,
+    schema: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  },
+  NODE_ENV: {
+    description: "development shows internal errors' messages and stack traces in GraphQL answers; any other value hides them.",
+    default: undefined,
+    schema: z.string().optional(),
+  },
   ATELIER_SD_MODEL: {
     description:
       "The Stable Diffusion model: a folder in optimum's ONNX layout, a Hugging Face repo id fetched with `atelier models pull`, or a generated demo model (demo-sd-tiny, demo-sd-small).",
@@ -252,7 +263,14 @@ export interface AtelierConfig {
   storage: StorageConfig;
   jobs: JobsConfig;
   worker: WorkerConfig;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Base of image URLs in answers, without a trailing slash; "" for relative URLs. */
+    publicUrl: string;
+    /** NODE_ENV=development: internal errors are shown to clients. */
+    development: boolean;
+  };
   models: ModelsConfig;
   logLevel: LogLevel;
 }
@@ -315,7 +333,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
       stepPreviews: values.ATELIER_STEP_PREVIEWS,
       shutdownGraceSeconds: values.ATELIER_SHUTDOWN_GRACE_SECONDS,
     },
-    http: { host: values.HOST, port: values.PORT },
+    http: {
+      host: values.HOST,
+      port: values.PORT,
+      publicUrl: (values.ATELIER_PUBLIC_URL ?? "").replace(/\/+$/, ""),
+      development: values.NODE_ENV === "development",
+    },
     models: {
       dir: path.join(dataDir, "models"),
       stableDiffusion: values.ATELIER_SD_MODEL,

@@ -2,14 +2,16 @@
  * `atelier serve`: the composition root of the API process. Start order: database (embedded
  * PostgreSQL if configured, migrations) → models (demo models made when missing) → job platform
  * (queue, event bus, image store) → the embedded worker (a child process) unless
- * ATELIER_EMBEDDED_WORKER=0 → HTTP.
- * Stop order is the reverse: stop accepting HTTP and let requests finish, stop the worker (its
+ * ATELIER_EMBEDDED_WORKER=0 → HTTP (/healthz, /images/*) → GraphQL on /graphql (HTTP and WebSocket).
+ * Stop order is the reverse: close GraphQL (subscriptions, then in-flight requests), stop accepting
+ * HTTP and let requests finish, stop the worker (its
  * grace period), close the platform and the database, stop the embedded PostgreSQL.
  */
 import type { AtelierConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrationStatus } from "./db/migrations.ts";
 import { createApp } from "./http/app.ts";
+import { startGraphQL } from "./graphql/graphql-server.ts";
 import { listen } from "./http/server.ts";
 import type { Logger } from "./log.ts";
 import { prepareModels } from "./models/prepare-models.ts";
@@ -50,9 +52,13 @@ export async function startServer(config: AtelierConfig, log: Logger, env: NodeJ
         isDatabaseReachable: database.isReachable,
         pendingMigrations: async () => (await migrationStatus(database.connectionString)).pending,
       },
+      images: platform.store,
+      logger: log,
     });
     const http = await listen(app, config.http.host, config.http.port);
     undo.push(() => http.close());
+    const graphql = await startGraphQL({ app, server: http.server, platform, log, imageUrlBase: config.http.publicUrl, development: config.http.development });
+    undo.push(() => graphql.stop());
     log.info(`Atelier ${VERSION} listening on ${http.url}`);
     let stopping: Promise<void> | undefined;
     return { url: http.url, platform, stop: () => (stopping ??= unwind()) };

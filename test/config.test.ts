@@ -8,7 +8,7 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config.dataDir).toBe(path.resolve(".atelier"));
     expect(config.database).toEqual({ kind: "embedded", clusterDir: path.resolve(".atelier/postgres"), port: 54329 });
-    expect(config.http).toEqual({ host: "127.0.0.1", port: 4000 });
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 4000, publicUrl: "", development: false });
     expect(config.logLevel).toBe("info");
   });
 

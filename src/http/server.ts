@@ -39,7 +39,8 @@ export async function listen(app: Express, host: string, port: number): Promise<
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
+      // Already closed by Apollo's drain plugin (which closes the server it drains) is fine.
+      server.close((error) => (error && (error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING" ? reject(error) : resolve()));
       server.closeIdleConnections();
     }));
   return { url: `http://${shownHost}:${address.port}`, server, close };

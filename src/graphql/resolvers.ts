@@ -1,0 +1,169 @@
+/**
+ * The resolvers of schema.graphql, typed by the generated Resolvers type. They translate between
+ * GraphQL and the job layer (src/jobs/), which does the work; rows are read through the request's
+ * loaders so a page costs a constant number of queries.
+ */
+import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
+import type { Db, PrismaClient } from "../db/prisma.ts";
+import type { JobEvent } from "../events/job-event.ts";
+import { cancelJob } from "../jobs/cancel-job.ts";
+import { deleteImage } from "../jobs/delete-image.ts";
+import { gallery, MAX_PAGE_SIZE, promptGallery, queueStanding, searchPrompts, type Page } from "../jobs/gallery.ts";
+import { submitJob } from "../jobs/submit-job.ts";
+import { subscribeJob } from "../jobs/subscribe-job.ts";
+import type { Resolvers } from "../generated/graphql/resolvers.ts";
+import { toGraphQLError, translated } from "./errors.ts";
+import type { ImageReadyModel, JobStatusChangedModel, StepProgressModel } from "./models.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const resolvers: Resolvers = {
+  DateTime: new GraphQLScalarType<Date, string>({
+    name: "DateTime",
+    serialize: (value) => (value as Date).toISOString(),
+    parseValue: (value) => parseDate(value),
+    parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
+  }),
+  Seed: new GraphQLScalarType<number, number>({
+    name: "Seed",
+    serialize: (value) => Number(value),
+    parseValue: (value) => parseSeed(value),
+    parseLiteral: (ast) => parseSeed(ast.kind === Kind.INT ? Number(ast.value) : undefined),
+  }),
+
+  Query: {
+    job: (_, { id }, { loaders }) => (UUID.test(id) ? loaders.job.load(id) : null),
+    image: (_, { id }, { loaders }) => (UUID.test(id) ? loaders.image.load(id) : null),
+    jobs: (_, { first, after, status }, { platform }) => translated(() => jobPage(platform.prisma, first ?? 20, after, status ?? undefined)),
+    gallery: (_, { prompt, first, after }, context) => translated(() => gallery(context.platform, prompt, first ?? 24, after)).then(connection),
+    searchPrompts: (_, { query, first }, { platform }) => translated(() => searchPrompts(platform, query, first ?? 20)),
+    models: (_, __, { platform }) => platform.catalog.list(),
+  },
+
+  Mutation: {
+    generate: (_, { input }, { platform }) => translated(() => submitJob(platform, input), "input"),
+    cancelJob: (_, { id }, { platform }) => translated(() => cancelJob(platform, id)),
+    deleteImage: (_, { id }, { platform }) => translated(async () => (await deleteImage(platform, id)).id),
+  },
+
+  Subscription: {
+    jobEvents: {
+      subscribe: (_, { jobId }, { platform }) => ({ [Symbol.asyncIterator]: () => jobEventPayloads(platform.prisma, subscribeJob(platform, jobId)) }),
+      resolve: (event: JobEventModel) => event,
+    },
+  },
+
+  JobEvent: {
+    __resolveType: (event) => event.__typename,
+  },
+
+  JobStatusChanged: {
+    job: (event) => event.job,
+  },
+
+  ImageReady: {
+    image: (event) => {
+      if (!event.image) throw new GraphQLError(`Image ${event.imageId} was deleted`, { extensions: { code: "NOT_FOUND" } });
+      return event.image;
+    },
+  },
+
+  Job: {
+    prompt: async (job, _, { loaders }) => (await loaders.prompt.load(job.promptId))!,
+    seed: (job) => Number(job.seed),
+    model: async (job, _, { platform }) => {
+      const model = await platform.catalog.find(job.modelName);
+      if (!model) throw new GraphQLError(`Model ${job.modelName} is no longer available`, { extensions: { code: "NOT_FOUND" } });
+      return model;
+    },
+    clipModel: (job) => job.clipModelName,
+    images: (job, _, { loaders }) => loaders.imagesOfJob.load(job.id),
+    error: (job) => job.errorMessage,
+    queuePosition: async (job, _, { platform }) => (job.status === "QUEUED" ? ((await queueStanding(platform, job.id))?.position ?? null) : null),
+    estimatedSecondsRemaining: async (job, _, { platform }) =>
+      job.status === "QUEUED" ? ((await queueStanding(platform, job.id))?.estimatedSeconds ?? null) : null,
+  },
+
+  Image: {
+    job: async (image, _, { loaders }) => (await loaders.job.load(image.jobId))!,
+    prompt: async (image, _, { loaders }) => (await loaders.prompt.load(image.promptId))!,
+    seed: (image) => Number(image.seed),
+    url: (image, _, { imageUrlBase }) => `${imageUrlBase}/images/${image.storageKey}`,
+    thumbnailUrl: (image, _, { imageUrlBase }) => `${imageUrlBase}/images/${image.thumbnailKey}`,
+  },
+
+  Prompt: {
+    jobCount: (prompt, _, { platform }) => platform.prisma.job.count({ where: { promptId: prompt.id } }),
+    imageCount: (prompt, _, { platform }) => platform.prisma.image.count({ where: { promptId: prompt.id } }),
+    bestImage: (prompt, _, { platform }) => platform.prisma.image.findFirst({ where: { promptId: prompt.id }, orderBy: [{ clipScore: "desc" }, { id: "asc" }] }),
+    gallery: (prompt, { first, after }, { platform }) => translated(() => promptGallery(platform, prompt.id, first ?? 24, after)).then(connection),
+  },
+
+  Model: {
+    kind: () => "stable-diffusion",
+    defaultSteps: (model) => model.defaults.steps,
+    defaultGuidanceScale: (model) => model.defaults.guidanceScale,
+    defaultWidth: (model) => model.defaults.width,
+    defaultHeight: (model) => model.defaults.height,
+    defaultScheduler: (model) => model.defaults.scheduler,
+    sizeStep: (model) => model.sizeMultiple,
+  },
+};
+
+type JobEventModel = JobStatusChangedModel | StepProgressModel | ImageReadyModel;
+
+/** The job layer's events as the schema's union members, with the rows they name read now. */
+async function* jobEventPayloads(prisma: PrismaClient, events: AsyncGenerator<JobEvent>): AsyncGenerator<JobEventModel> {
+  try {
+    for await (const event of events) {
+      if (event.type === "status") yield { ...event, __typename: "JobStatusChanged", job: await prisma.job.findUniqueOrThrow({ where: { id: event.jobId } }) };
+      else if (event.type === "step") yield { ...event, __typename: "StepProgress" };
+      else yield { ...event, __typename: "ImageReady", image: await prisma.image.findUnique({ where: { id: event.imageId } }) };
+    }
+  } catch (error) {
+    toGraphQLError(error);
+  }
+}
+
+function connection<T>(page: Page<T>) {
+  return { edges: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor }, totalCount: page.totalCount };
+}
+
+/** Jobs newest first (ties by id), keyset-paginated. */
+async function jobPage(prisma: PrismaClient, first: number, after: string | null | undefined, status: Db.JobStatus | undefined) {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new GraphQLError(`first=${first}: must be a whole number between 1 and ${MAX_PAGE_SIZE}`, { extensions: { code: "BAD_USER_INPUT", field: ["first"] } });
+  const cursor = after ? decodeJobCursor(after) : undefined;
+  const where = { ...(status && { status }) };
+  const [jobs, totalCount] = await Promise.all([
+    prisma.job.findMany({
+      where: { ...where, ...(cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }) },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: first + 1,
+    }),
+    prisma.job.count({ where }),
+  ]);
+  const edges = jobs.slice(0, first).map((job) => ({ cursor: Buffer.from(JSON.stringify([job.createdAt.toISOString(), job.id])).toString("base64url"), node: job }));
+  return { edges, pageInfo: { hasNextPage: jobs.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+}
+
+function decodeJobCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [string, string];
+    const date = new Date(createdAt);
+    if (!Number.isNaN(date.getTime()) && typeof id === "string") return { createdAt: date, id };
+  } catch {
+    // Reported below.
+  }
+  throw new GraphQLError(`after=${JSON.stringify(cursor)}: not a cursor this list returned`, { extensions: { code: "BAD_USER_INPUT", field: ["after"] } });
+}
+
+function parseDate(value: unknown): Date {
+  const date = typeof value === "string" ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) throw new GraphQLError(`DateTime must be an ISO-8601 string, got ${JSON.stringify(value)}`, { extensions: { code: "BAD_USER_INPUT" } });
+  return date;
+}
+
+function parseSeed(value: unknown): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new GraphQLError(`Seed must be a whole number between 0 and ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(value)}`, { extensions: { code: "BAD_USER_INPUT" } });
+}

@@ -14,8 +14,8 @@ import { parseArgs } from "node:util";
 import { createProgressBar } from "../src/cli/progress-bar.ts";
 import { loadClipScorer } from "../src/inference/clip/clip-scorer.ts";
 import { loadStableDiffusion } from "../src/inference/models/stable-diffusion-model.ts";
-import type { GenerationRequest } from "../src/inference/pipeline/generation-request.ts";
 import { textToImage } from "../src/inference/text-to-image.ts";
+import { benchmarkRequest } from "./bench-support.ts";
 import { ensureModel } from "../src/models/ensure-model.ts";
 import { parseModelReference } from "../src/models/model-reference.ts";
 
@@ -35,17 +35,7 @@ let ortMs = 0;
 const model = await loadStableDiffusion(await demoModel(`demo-sd-${preset}`), { onRunTimed: (_path, ms) => (ortMs += ms) });
 const clip = await loadClipScorer(await demoModel(`demo-clip-${preset}`));
 const models = { stableDiffusion: model, clip, modelName: `demo-sd-${preset}` };
-const request: GenerationRequest = {
-  prompt: "a lighthouse on a cliff at dusk, oil painting",
-  negativePrompt: "blurry",
-  samples: 4,
-  seed: 1234,
-  steps: 20,
-  guidanceScale: 7.5,
-  width: model.defaults.width,
-  height: model.defaults.height,
-  scheduler: "EULER_ANCESTRAL",
-};
+const request = benchmarkRequest(model.defaults);
 
 interface Result {
   batchSize: number;

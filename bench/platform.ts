@@ -30,12 +30,11 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { createProgressBar } from "../src/cli/progress-bar.ts";
+import { benchmarkRequest, createBenchDatabase, createCleanup, max, median, ms, now, percentile, sleep } from "./bench-support.ts";
 import { loadConfig, type AtelierConfig } from "../src/config.ts";
 import { openDatabase, type Database } from "../src/db/database.ts";
 import type { StepProgressEvent } from "../src/events/job-event.ts";
-import type { GenerationRequest } from "../src/inference/pipeline/generation-request.ts";
 import { latentPreview } from "../src/inference/pipeline/latent-preview.ts";
 import { textToImage } from "../src/inference/text-to-image.ts";
 import type { JobInput } from "../src/jobs/job-limits.ts";
@@ -79,50 +78,7 @@ function positive(name: Exclude<keyof typeof values, "preset">): number {
   return value;
 }
 
-const now = () => performance.now();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-// ---------------------------------------------------------------------------------------------
-// Clean-up: everything made is undone in reverse order, on success, failure or Ctrl-C.
-// ---------------------------------------------------------------------------------------------
-const cleanups: { what: string; undo: () => Promise<unknown> }[] = [];
-const defer = (what: string, undo: () => Promise<unknown>) => cleanups.push({ what, undo });
-let cleaning: Promise<void> | undefined;
-const cleanUp = () =>
-  (cleaning ??= (async () => {
-    for (let next = cleanups.pop(); next; next = cleanups.pop()) {
-      await next.undo().catch((error: unknown) => console.error(`clean-up: ${next!.what} failed: ${(error as Error).message}`));
-    }
-  })());
-let interrupted = false;
-process.once("SIGINT", () => {
-  interrupted = true;
-  console.error("\ninterrupted: cleaning up");
-  void cleanUp().finally(() => process.exit(130));
-});
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics
-// ---------------------------------------------------------------------------------------------
-/** Nearest-rank percentile of unsorted values. */
-function percentile(values: ArrayLike<number>, p: number): number {
-  const sorted = Float64Array.from(values).sort();
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-const median = (values: ArrayLike<number>) => percentile(values, 50);
-const max = (values: ArrayLike<number>) => Float64Array.from(values).reduce((a, b) => Math.max(a, b), -Infinity);
-const ms = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
+const { defer, cleanUp, state } = createCleanup();
 
 // ---------------------------------------------------------------------------------------------
 // The platforms
@@ -149,14 +105,10 @@ const settings = {
 const log = createLogger("warn");
 
 async function buildPlatform(label: string, stepPreviews: boolean): Promise<BenchPlatform> {
-  const name = `atelier_bench_${randomBytes(4).toString("hex")}_${label.replace(/\W+/g, "_")}`;
-  await admin(`CREATE DATABASE "${name}"`);
-  defer(`drop database ${name}`, () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const config = loadConfig({ ...settings, DATABASE_URL: url.toString(), ATELIER_STEP_PREVIEWS: stepPreviews ? "1" : "0" });
+  const url = await createBenchDatabase(adminUrl, label, defer);
+  const config = loadConfig({ ...settings, DATABASE_URL: url, ATELIER_STEP_PREVIEWS: stepPreviews ? "1" : "0" });
   const database = await openDatabase(config.database, log);
-  defer(`close database ${name}`, () => database.close());
+  defer(`close database ${label}`, () => database.close());
   await prepareModels(config.models, log);
   const platform = await openPlatform(config, database, log);
   defer(`close platform ${label}`, () => platform.close());
@@ -193,17 +145,7 @@ try {
   defer("release pipeline models", () => pipelineModels.release());
 
   const { width, height } = pipelineModels.stableDiffusion.defaults;
-  const request: GenerationRequest = {
-    prompt: "a lighthouse on a cliff at dusk, oil painting",
-    negativePrompt: "blurry",
-    samples: 4,
-    seed: 1234,
-    steps: 20,
-    guidanceScale: 7.5,
-    width,
-    height,
-    scheduler: "EULER_ANCESTRAL",
-  };
+  const request = benchmarkRequest({ width, height });
   const jobInput: JobInput = { ...request, model: settings.ATELIER_SD_MODEL };
 
   // -------------------------------------------------------------------------------------------
@@ -564,7 +506,7 @@ try {
   console.log(`- step-event p99 ≤ 50 ms with ${subscriberCount} followers: ${p99 <= 50 && big.received === big.expected ? "met" : "NOT met"} (${ms(p99, 2)} ms, ${big.received}/${big.expected} received)`);
 } catch (error) {
   // After Ctrl-C the clean-up pulls the models and connections from under the running work.
-  if (!interrupted) console.error(error);
+  if (!state.interrupted) console.error(error);
   process.exitCode = 1;
 } finally {
   await cleanUp();

@@ -1,6 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Node gives the CommonJS packages (Apollo, graphql-ws, GraphQL Armor) graphql's CommonJS build;
+  // without this, vitest would give our sources its ESM build, a second graphql that rejects the
+  // first one's schema and errors. In production both are the same module.
+  resolve: { alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }] },
   test: {
     include: ["test/**/*.test.ts"],
     // Each test file owns its database and models; files run in parallel forks, tests inside a file in order.

@@ -44,6 +44,12 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\/[^/]+/.test(value), "must be a postgresql:// or postgres:// URL");
 
+/**
+ * Keys separated by commas; blanks around them are dropped. Checked in accessConfig, whose message,
+ * unlike a schema's, does not repeat the value: the keys are secrets.
+ */
+const apiKeys = z.string().transform((value) => value.split(",").map((key) => key.trim()).filter((key) => key !== ""));
+
 export const ENVIRONMENT = {
   DATABASE_URL: {
     description:
@@ -76,6 +82,17 @@ export const ENVIRONMENT = {
       "The API's public base URL (e.g. https://atelier.example.com behind a proxy): image URLs in GraphQL answers start with it. When unset, they are relative (/images/<key>).",
     default: undefined,
     schema: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  },
+  ATELIER_API_KEYS: {
+    description:
+      "API keys, comma-separated, each of 16 or more visible characters: when set, mutations and subscriptions need `Authorization: Bearer <key>` (over WebSocket, `authorization` in the connection_init payload). When unset, the API is open to anyone who can reach it.",
+    default: undefined,
+    schema: apiKeys.optional(),
+  },
+  ATELIER_PRIVATE: {
+    description: "1 makes queries need an API key too (ATELIER_API_KEYS must be set); 0 leaves queries open to anyone.",
+    default: "0",
+    schema: onOff,
   },
   NODE_ENV: {
     description: "development shows internal errors' messages and stack traces in GraphQL answers; any other value hides them.",
@@ -272,7 +289,16 @@ export interface AtelierConfig {
     development: boolean;
   };
   models: ModelsConfig;
+  access: AccessConfig;
   logLevel: LogLevel;
+}
+
+/** Who may use the GraphQL API. */
+export interface AccessConfig {
+  /** ATELIER_API_KEYS; none leaves the API open. */
+  apiKeys: string[];
+  /** ATELIER_PRIVATE=1: queries need a key too. */
+  private: boolean;
 }
 
 export interface JobsConfig {
@@ -347,8 +373,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
       batchSize: values.ATELIER_BATCH_SIZE,
       hub: { endpoint: values.HF_ENDPOINT.replace(/\/+$/, ""), token: values.HF_TOKEN },
     },
+    access: accessConfig(values),
     logLevel: values.LOG_LEVEL,
   };
+}
+
+function accessConfig(values: Parsed): AccessConfig {
+  const apiKeys = values.ATELIER_API_KEYS ?? [];
+  const problems = apiKeys.flatMap((key, index) =>
+    // A short key could be guessed; a space or a control character would not survive a header.
+    /^[\x21-\x7e]{16,}$/.test(key) ? [] : [`ATELIER_API_KEYS: key ${index + 1} of ${apiKeys.length} must be 16 or more visible ASCII characters (no spaces)`],
+  );
+  // Commas alone must not leave the API open by mistake.
+  if (values.ATELIER_API_KEYS?.length === 0) problems.push("ATELIER_API_KEYS is set but names no key");
+  // A private API without keys would answer nobody.
+  if (values.ATELIER_PRIVATE && values.ATELIER_API_KEYS === undefined) problems.push("ATELIER_PRIVATE=1 needs ATELIER_API_KEYS: without a key nobody could query");
+  if (problems.length > 0) throw invalidConfiguration(problems);
+  return { apiKeys, private: values.ATELIER_PRIVATE };
 }
 
 function storageConfig(values: Parsed, dataDir: string): StorageConfig {

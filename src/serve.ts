@@ -57,7 +57,7 @@ export async function startServer(config: AtelierConfig, log: Logger, env: NodeJ
     });
     const http = await listen(app, config.http.host, config.http.port);
     undo.push(() => http.close());
-    const graphql = await startGraphQL({ app, server: http.server, platform, log, imageUrlBase: config.http.publicUrl, development: config.http.development });
+    const graphql = await startGraphQL({ app, server: http.server, platform, log, imageUrlBase: config.http.publicUrl, development: config.http.development, access: config.access });
     undo.push(() => graphql.stop());
     log.info(`Atelier ${VERSION} listening on ${http.url}`);
     let stopping: Promise<void> | undefined;

@@ -8,6 +8,7 @@ import type { Db, PrismaClient } from "../db/prisma.ts";
 import type { JobEvent } from "../events/job-event.ts";
 import { cancelJob } from "../jobs/cancel-job.ts";
 import { deleteImage } from "../jobs/delete-image.ts";
+import { deleteJob } from "../jobs/delete-job.ts";
 import { gallery, MAX_PAGE_SIZE, promptGallery, queueStanding, searchPrompts, type Page } from "../jobs/gallery.ts";
 import { submitJob } from "../jobs/submit-job.ts";
 import { subscribeJob } from "../jobs/subscribe-job.ts";
@@ -44,6 +45,7 @@ export const resolvers: Resolvers = {
     generate: (_, { input }, { platform }) => translated(() => submitJob(platform, input), "input"),
     cancelJob: (_, { id }, { platform }) => translated(() => cancelJob(platform, id)),
     deleteImage: (_, { id }, { platform }) => translated(async () => (await deleteImage(platform, id)).id),
+    deleteJob: (_, { id }, { platform }) => translated(async () => (await deleteJob(platform, id)).id),
   },
 
   Subscription: {
@@ -93,9 +95,9 @@ export const resolvers: Resolvers = {
   },
 
   Prompt: {
-    jobCount: (prompt, _, { platform }) => platform.prisma.job.count({ where: { promptId: prompt.id } }),
-    imageCount: (prompt, _, { platform }) => platform.prisma.image.count({ where: { promptId: prompt.id } }),
-    bestImage: (prompt, _, { platform }) => platform.prisma.image.findFirst({ where: { promptId: prompt.id }, orderBy: [{ clipScore: "desc" }, { id: "asc" }] }),
+    jobCount: (prompt, _, { loaders }) => loaders.jobCountOfPrompt.load(prompt.id),
+    imageCount: (prompt, _, { loaders }) => loaders.imageCountOfPrompt.load(prompt.id),
+    bestImage: (prompt, _, { loaders }) => loaders.bestImageOfPrompt.load(prompt.id),
     gallery: (prompt, { first, after }, { platform }) => translated(() => promptGallery(platform, prompt.id, first ?? 24, after)).then(connection),
   },
 

@@ -28,7 +28,8 @@ export async function deletePendingObjects(platform: JobPlatform, jobId: string,
       await platform.store.delete(key);
       deleted++;
     }
-    await platform.prisma.pendingObject.delete({ where: { jobId_key: { jobId, key } } });
+    // deleteMany: another caller settling the same note at the same moment is not an error.
+    await platform.prisma.pendingObject.deleteMany({ where: { jobId, key } });
   }
   return deleted;
 }

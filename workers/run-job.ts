@@ -209,7 +209,8 @@ async function retryWhileDisconnected<T>(write: () => Promise<T>, signal?: Abort
 /** Errors that mean "the database is not there right now", not "the write is wrong". */
 function isConnectionError(error: unknown): boolean {
   const text = `${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|57P01|57P03|08006|08003|08001|Connection terminated|connection.*(closed|refused|ended)|Can't reach database|terminating connection/i.test(text);
+  // node-postgres, PostgreSQL (SQLSTATE 57P01-57P03 shutdown/startup, class 08 connection) and Prisma (P1001, P1017) spellings.
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|57P0[1-3]|\b08\d{3}\b|P1001|P1017|Connection terminated|connection error|not queryable|connection.*(closed|refused|ended)|closed the connection|Can't reach database|terminating connection|database system is (starting up|shutting down)|timeout exceeded when trying to connect/i.test(text);
 }
 
 function errorMessage(error: unknown): string {

@@ -1,11 +1,11 @@
 /**
  * Batching per request (DataLoader): every Job, Prompt and Image a query names by id, every job's
- * images, and every prompt's counts and best image are fetched with one SQL query per kind however
- * many the response holds, so a gallery page with its jobs and prompts, or a page of prompts with
- * their counts, costs a constant number of queries.
+ * images, and every prompt's best image are fetched with one SQL query per kind however many the
+ * response holds, so a gallery page with its jobs and prompts, or a page of prompts with their
+ * best images, costs a constant number of queries (a prompt's counts are columns of its row).
  *
  * Rows found by id are cached for the loaders' life. What grows while a job runs (a job's images,
- * a prompt's counts and best image) is batched but not cached: a subscription keeps one context,
+ * a prompt's best image) is batched but not cached: a subscription keeps one context,
  * so one set of loaders, for all its events, and its last event must not show the first one's images.
  */
 import DataLoader from "dataloader";
@@ -17,10 +17,6 @@ export interface Loaders {
   image: DataLoader<string, Db.Image | null>;
   /** A job's images, rank 1 first, unranked ones last by sample index. */
   imagesOfJob: DataLoader<string, Db.Image[]>;
-  /** How many jobs used a prompt. */
-  jobCountOfPrompt: DataLoader<string, number>;
-  /** How many images were made for a prompt. */
-  imageCountOfPrompt: DataLoader<string, number>;
   /** A prompt's best image by CLIP score (ties by id, as in its gallery), or null. */
   bestImageOfPrompt: DataLoader<string, Db.Image | null>;
 }
@@ -33,14 +29,6 @@ export function createLoaders(prisma: PrismaClient): Loaders {
     imagesOfJob: uncached(async (jobIds) => {
       const images = await prisma.image.findMany({ where: { jobId: { in: [...jobIds] } }, orderBy: [{ rank: { sort: "asc", nulls: "last" } }, { sampleIndex: "asc" }] });
       return jobIds.map((jobId) => images.filter((image) => image.jobId === jobId));
-    }),
-    jobCountOfPrompt: uncached(async (promptIds) => {
-      const groups = await prisma.job.groupBy({ by: ["promptId"], where: { promptId: { in: [...promptIds] } }, _count: { _all: true } });
-      return countsFor(promptIds, groups);
-    }),
-    imageCountOfPrompt: uncached(async (promptIds) => {
-      const groups = await prisma.image.groupBy({ by: ["promptId"], where: { promptId: { in: [...promptIds] } }, _count: { _all: true } });
-      return countsFor(promptIds, groups);
     }),
     bestImageOfPrompt: uncached(async (promptIds) => {
       const best = await bestImages(prisma, [...new Set(promptIds)]);
@@ -60,12 +48,6 @@ function byId<T extends { id: string }>(fetch: (ids: string[]) => Promise<T[]>):
 
 function uncached<V>(batch: (keys: readonly string[]) => Promise<V[]>): DataLoader<string, V> {
   return new DataLoader(batch, { cache: false });
-}
-
-/** groupBy leaves out prompts with no rows: they count 0. */
-function countsFor(promptIds: readonly string[], groups: { promptId: string; _count: { _all: number } }[]): number[] {
-  const counts = new Map(groups.map((group) => [group.promptId, group._count._all]));
-  return promptIds.map((promptId) => counts.get(promptId) ?? 0);
 }
 
 /**

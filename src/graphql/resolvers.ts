@@ -71,7 +71,7 @@ export const resolvers: Resolvers = {
   },
 
   Job: {
-    prompt: async (job, _, { loaders }) => (await loaders.prompt.load(job.promptId))!,
+    prompt: async (job, _, { loaders }) => job.prompt ?? (await loaders.prompt.load(job.promptId))!,
     seed: (job) => Number(job.seed),
     model: async (job, _, { platform }) => {
       const model = await platform.catalog.find(job.modelName);
@@ -95,10 +95,9 @@ export const resolvers: Resolvers = {
   },
 
   Prompt: {
-    jobCount: (prompt, _, { loaders }) => loaders.jobCountOfPrompt.load(prompt.id),
-    imageCount: (prompt, _, { loaders }) => loaders.imageCountOfPrompt.load(prompt.id),
+
     bestImage: (prompt, _, { loaders }) => loaders.bestImageOfPrompt.load(prompt.id),
-    gallery: (prompt, { first, after }, { platform }) => translated(() => promptGallery(platform, prompt.id, first ?? 24, after)).then(connection),
+    gallery: (prompt, { first, after }, { platform }) => translated(() => promptGallery(platform, prompt, first ?? 24, after)).then(connection),
   },
 
   Model: {
@@ -118,7 +117,7 @@ type JobEventModel = JobStatusChangedModel | StepProgressModel | ImageReadyModel
 async function* jobEventPayloads(prisma: PrismaClient, events: AsyncGenerator<JobEvent>): AsyncGenerator<JobEventModel> {
   try {
     for await (const event of events) {
-      if (event.type === "status") yield { ...event, __typename: "JobStatusChanged", job: await prisma.job.findUniqueOrThrow({ where: { id: event.jobId } }) };
+      if (event.type === "status") yield { ...event, __typename: "JobStatusChanged", job: await prisma.job.findUniqueOrThrow({ where: { id: event.jobId }, include: { prompt: true } }) };
       else if (event.type === "step") yield { ...event, __typename: "StepProgress" };
       else yield { ...event, __typename: "ImageReady", image: await prisma.image.findUnique({ where: { id: event.imageId } }) };
     }

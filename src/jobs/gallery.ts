@@ -29,28 +29,26 @@ export class PageArgumentsError extends UserFacingError {
  * of the index ("promptId", "clipScore" DESC, "id"), which serves each page as a range scan.
  */
 export async function gallery(platform: JobPlatform, promptText: string, first = 24, after?: string | null): Promise<Page<Db.Image>> {
-  const prompt = await platform.prisma.prompt.findUnique({ where: { normalizedText: normalizePromptText(promptText) }, select: { id: true } });
+  const prompt = await platform.prisma.prompt.findUnique({ where: { normalizedText: normalizePromptText(promptText) }, select: { id: true, imageCount: true } });
   if (!prompt) return { nodes: [], hasNextPage: false, endCursor: null, totalCount: 0 };
-  return promptGallery(platform, prompt.id, first, after);
+  return promptGallery(platform, prompt, first, after);
 }
 
-export async function promptGallery(platform: JobPlatform, promptId: string, first = 24, after?: string | null): Promise<Page<Db.Image>> {
+/** A page of the prompt's gallery; its totalCount is the prompt's imageCount, which triggers keep. */
+export async function promptGallery(platform: JobPlatform, prompt: Pick<Db.Prompt, "id" | "imageCount">, first = 24, after?: string | null): Promise<Page<Db.Image>> {
   checkPageSize(first);
   const cursor = after ? decodeCursor(after) : undefined;
-  const [images, totalCount] = await Promise.all([
-    platform.prisma.image.findMany({
-      where: {
-        promptId,
-        ...(cursor && { OR: [{ clipScore: { lt: cursor.score } }, { clipScore: cursor.score, id: { gt: cursor.id } }] }),
-      },
-      orderBy: [{ clipScore: "desc" }, { id: "asc" }],
-      take: first + 1,
-    }),
-    platform.prisma.image.count({ where: { promptId } }),
-  ]);
+  const images = await platform.prisma.image.findMany({
+    where: {
+      promptId: prompt.id,
+      ...(cursor && { OR: [{ clipScore: { lt: cursor.score } }, { clipScore: cursor.score, id: { gt: cursor.id } }] }),
+    },
+    orderBy: [{ clipScore: "desc" }, { id: "asc" }],
+    take: first + 1,
+  });
   const page = images.slice(0, first);
   const nodes = page.map((image) => ({ cursor: encodeCursor(image.clipScore, image.id), node: image }));
-  return { nodes, hasNextPage: images.length > first, endCursor: nodes.at(-1)?.cursor ?? null, totalCount };
+  return { nodes, hasNextPage: images.length > first, endCursor: nodes.at(-1)?.cursor ?? null, totalCount: prompt.imageCount };
 }
 
 /**

@@ -144,3 +144,30 @@ describe("the migrated schema's CHECK constraints", () => {
     expect(index.rows[0]?.indexdef).toMatch(/USING gin \("normalizedText" gin_trgm_ops\)/);
   });
 });
+
+describe("the prompt counts the triggers keep", () => {
+  it("count a prompt's jobs and images as rows come and go, cascades included", async () => {
+    const prompt = await client.query(`INSERT INTO "Prompt" (id, text, "normalizedText") VALUES (gen_random_uuid(), 'counted', gen_random_uuid()::text) RETURNING id`);
+    const promptId = prompt.rows[0].id as string;
+    const counts = async () => (await client.query(`SELECT "jobCount", "imageCount" FROM "Prompt" WHERE id = $1`, [promptId])).rows[0];
+    const job = await client.query(
+      `INSERT INTO "Job" (id, "promptId", scheduler, "modelName", "clipModelName", samples, seed, steps, "guidanceScale", width, height)
+       VALUES (gen_random_uuid(), $1, 'EULER', 'demo', 'demo-clip', 2, 0, 1, 0, 8, 8) RETURNING id`,
+      [promptId],
+    );
+    const jobId = job.rows[0].id as string;
+    for (const sampleIndex of [0, 1]) {
+      await client.query(
+        `INSERT INTO "Image" (id, "jobId", "promptId", "sampleIndex", seed, "clipScore", width, height, format, "storageKey", "thumbnailKey", "byteSize", sha256, "timingsMs")
+         VALUES (gen_random_uuid(), $1, $2, $3, 0, 30, 8, 8, 'png', 'k', 't', 0, '', '{}')`,
+        [jobId, promptId, sampleIndex],
+      );
+    }
+    expect(await counts()).toEqual({ jobCount: 1, imageCount: 2 });
+    await client.query(`DELETE FROM "Image" WHERE "jobId" = $1 AND "sampleIndex" = 0`, [jobId]);
+    expect(await counts()).toEqual({ jobCount: 1, imageCount: 1 });
+    // Deleting the job deletes its images by cascade: both counts follow.
+    await client.query(`DELETE FROM "Job" WHERE id = $1`, [jobId]);
+    expect(await counts()).toEqual({ jobCount: 0, imageCount: 0 });
+  });
+});

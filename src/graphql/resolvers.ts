@@ -10,13 +10,12 @@ import { cancelJob } from "../jobs/cancel-job.ts";
 import { deleteImage } from "../jobs/delete-image.ts";
 import { deleteJob } from "../jobs/delete-job.ts";
 import { gallery, MAX_PAGE_SIZE, promptGallery, queueStanding, searchPrompts, type Page } from "../jobs/gallery.ts";
+import { isId } from "../jobs/job-platform.ts";
 import { submitJob } from "../jobs/submit-job.ts";
 import { subscribeJob } from "../jobs/subscribe-job.ts";
 import type { Resolvers } from "../generated/graphql/resolvers.ts";
 import { toGraphQLError, translated } from "./errors.ts";
 import type { ImageReadyModel, JobStatusChangedModel, StepProgressModel } from "./models.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const resolvers: Resolvers = {
   DateTime: new GraphQLScalarType<Date, string>({
@@ -33,8 +32,8 @@ export const resolvers: Resolvers = {
   }),
 
   Query: {
-    job: (_, { id }, { loaders }) => (UUID.test(id) ? loaders.job.load(id) : null),
-    image: (_, { id }, { loaders }) => (UUID.test(id) ? loaders.image.load(id) : null),
+    job: (_, { id }, { loaders }) => (isId(id) ? loaders.job.load(id) : null),
+    image: (_, { id }, { loaders }) => (isId(id) ? loaders.image.load(id) : null),
     jobs: (_, { first, after, status }, { platform }) => translated(() => jobPage(platform.prisma, first ?? 20, after, status ?? undefined)),
     gallery: (_, { prompt, first, after }, context) => translated(() => gallery(context.platform, prompt, first ?? 24, after)).then(connection),
     searchPrompts: (_, { query, first }, { platform }) => translated(() => searchPrompts(platform, query, first ?? 20)),

@@ -34,8 +34,13 @@ export class JobStateError extends UserFacingError {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether the string can be a row's id (a UUID). */
+export function isId(id: string): boolean {
+  return UUID.test(id);
+}
+
 /** Ids are UUIDs; anything else names no row (rather than a database error about uuid syntax). */
 export function checkId(id: string, what: "job" | "image"): string {
-  if (!UUID.test(id)) throw new NotFoundError(`No ${what} has the id ${JSON.stringify(id)} (ids are UUIDs)`);
+  if (!isId(id)) throw new NotFoundError(`No ${what} has the id ${JSON.stringify(id)} (ids are UUIDs)`);
   return id;
 }

@@ -3,6 +3,7 @@
  * every limit is refused with the parameter's name, its value and the allowed range, and nothing
  * is written; a good job is one Prompt upsert, one Job row and one queue entry.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobParametersError, type JobInput } from "../../src/jobs/job-limits.ts";
 import { queueStanding } from "../../src/jobs/gallery.ts";
@@ -75,6 +76,20 @@ describe("a good job", () => {
     expect(second.seed).toBe(7n);
     const [entry] = await test.platform.prisma.$queryRaw<{ state: string }[]>`SELECT state::text FROM pgboss.job WHERE id = ${second.id}::uuid`;
     expect(entry).toEqual({ state: "created" });
+  });
+
+  it("puts a job on the queue only if its transaction commits", async () => {
+    const before = await rowCounts();
+    const jobId = randomUUID();
+    await expect(
+      test.platform.prisma.$transaction(async (tx) => {
+        await test.platform.queue.enqueue(jobId, tx);
+        throw new Error("crash before commit");
+      }),
+    ).rejects.toThrow("crash before commit");
+    expect(await rowCounts()).toEqual(before);
+    const [entry] = await test.platform.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pgboss.job WHERE id = ${jobId}::uuid`;
+    expect(entry!.n).toBe(0n);
   });
 
   it("notes that a prompt longer than 77 tokens is cut", async () => {

@@ -9,8 +9,7 @@ import { createHash } from "node:crypto";
 import type { Db } from "../src/db/prisma.ts";
 import type { ClipScorer } from "../src/inference/clip/clip-scorer.ts";
 import { clipScore } from "../src/inference/clip/clip-score.ts";
-import { encodePng, encodeThumbnail } from "../src/inference/output/encode-image.ts";
-import { formatParameters } from "../src/inference/output/generation-parameters-text.ts";
+import { encodeSampleFiles } from "../src/inference/output/encode-image.ts";
 import type { GeneratedSample } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
 import { notePendingObjects } from "../src/jobs/pending-objects.ts";
@@ -32,7 +31,7 @@ export async function storeSample(context: SampleContext, sample: GeneratedSampl
   const clipMs = performance.now() - scoringStarted;
 
   const encodingStarted = performance.now();
-  const text = formatParameters({
+  const { png, thumbnail } = await encodeSampleFiles(sample.image, {
     prompt: job.prompt.text,
     negativePrompt: job.negativePrompt ?? "",
     steps: job.steps,
@@ -43,7 +42,6 @@ export async function storeSample(context: SampleContext, sample: GeneratedSampl
     height: job.height,
     model: job.modelName,
   });
-  const [png, thumbnail] = await Promise.all([encodePng(sample.image, text), encodeThumbnail(sample.image)]);
   const encodeMs = performance.now() - encodingStarted;
   const sha256 = createHash("sha256").update(png).digest("hex");
   const storageKey = contentKey(sha256, "png");

@@ -7,7 +7,7 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { JobParametersError } from "../jobs/job-limits.ts";
 import { JobStateError, NotFoundError } from "../jobs/job-platform.ts";
-import { PageArgumentsError } from "../jobs/gallery.ts";
+import { PageArgumentsError } from "../jobs/pages.ts";
 import type { Logger } from "../log.ts";
 
 /** Translates the job layer's errors into GraphQL errors; rethrows anything else unchanged. */
@@ -22,9 +22,8 @@ export function toGraphQLError(error: unknown, inputArgument?: string): never {
       },
     });
   }
-  if (error instanceof PageArgumentsError || error instanceof JobStateError) {
-    throw new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
-  }
+  if (error instanceof PageArgumentsError) throw new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT", field: [error.field] } });
+  if (error instanceof JobStateError) throw new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
   if (error instanceof NotFoundError) throw new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
   throw error;
 }

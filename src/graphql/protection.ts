@@ -29,7 +29,7 @@ import {
 } from "graphql";
 import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
 import type { SubscribePayload } from "graphql-ws";
-import { MAX_PAGE_SIZE } from "../jobs/gallery.ts";
+import { MAX_PAGE_SIZE } from "../jobs/pages.ts";
 import type { GraphQLContext } from "./context.ts";
 
 const LIMITS = {

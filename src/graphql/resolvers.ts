@@ -4,12 +4,14 @@
  * loaders so a page costs a constant number of queries.
  */
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
-import type { Db, PrismaClient } from "../db/prisma.ts";
+import type { PrismaClient } from "../db/prisma.ts";
 import type { JobEvent } from "../events/job-event.ts";
 import { cancelJob } from "../jobs/cancel-job.ts";
 import { deleteImage } from "../jobs/delete-image.ts";
 import { deleteJob } from "../jobs/delete-job.ts";
-import { gallery, MAX_PAGE_SIZE, promptGallery, queueStanding, searchPrompts, type Page } from "../jobs/gallery.ts";
+import { gallery, promptGallery, queueStanding, searchPrompts } from "../jobs/gallery.ts";
+import { listJobs } from "../jobs/list-jobs.ts";
+import type { Page } from "../jobs/pages.ts";
 import { isId } from "../jobs/job-platform.ts";
 import { submitJob } from "../jobs/submit-job.ts";
 import { subscribeJob } from "../jobs/subscribe-job.ts";
@@ -34,7 +36,7 @@ export const resolvers: Resolvers = {
   Query: {
     job: (_, { id }, { loaders }) => (isId(id) ? loaders.job.load(id) : null),
     image: (_, { id }, { loaders }) => (isId(id) ? loaders.image.load(id) : null),
-    jobs: (_, { first, after, status }, { platform }) => translated(() => jobPage(platform.prisma, first ?? 20, after, status ?? undefined)),
+    jobs: (_, { first, after, status }, { platform }) => translated(() => listJobs(platform, first ?? 20, after, status ?? undefined)).then(connection),
     gallery: (_, { prompt, first, after }, context) => translated(() => gallery(context.platform, prompt, first ?? 24, after)).then(connection),
     searchPrompts: (_, { query, first }, { platform }) => translated(() => searchPrompts(platform, query, first ?? 20)),
     models: (_, __, { platform }) => platform.catalog.list(),
@@ -127,34 +129,6 @@ async function* jobEventPayloads(prisma: PrismaClient, events: AsyncGenerator<Jo
 
 function connection<T>(page: Page<T>) {
   return { edges: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor }, totalCount: page.totalCount };
-}
-
-/** Jobs newest first (ties by id), keyset-paginated. */
-async function jobPage(prisma: PrismaClient, first: number, after: string | null | undefined, status: Db.JobStatus | undefined) {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new GraphQLError(`first=${first}: must be a whole number between 1 and ${MAX_PAGE_SIZE}`, { extensions: { code: "BAD_USER_INPUT", field: ["first"] } });
-  const cursor = after ? decodeJobCursor(after) : undefined;
-  const where = { ...(status && { status }) };
-  const [jobs, totalCount] = await Promise.all([
-    prisma.job.findMany({
-      where: { ...where, ...(cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }) },
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: first + 1,
-    }),
-    prisma.job.count({ where }),
-  ]);
-  const edges = jobs.slice(0, first).map((job) => ({ cursor: Buffer.from(JSON.stringify([job.createdAt.toISOString(), job.id])).toString("base64url"), node: job }));
-  return { edges, pageInfo: { hasNextPage: jobs.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
-}
-
-function decodeJobCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [string, string];
-    const date = new Date(createdAt);
-    if (!Number.isNaN(date.getTime()) && typeof id === "string") return { createdAt: date, id };
-  } catch {
-    // Reported below.
-  }
-  throw new GraphQLError(`after=${JSON.stringify(cursor)}: not a cursor this list returned`, { extensions: { code: "BAD_USER_INPUT", field: ["after"] } });
 }
 
 function parseDate(value: unknown): Date {

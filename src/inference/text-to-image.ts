@@ -5,8 +5,7 @@
 import type { ClipScorer } from "./clip/clip-scorer.ts";
 import { rankByScore } from "./clip/rank-by-score.ts";
 import type { StableDiffusionModel } from "./models/stable-diffusion-model.ts";
-import { encodePng, encodeThumbnail } from "./output/encode-image.ts";
-import { formatParameters } from "./output/generation-parameters-text.ts";
+import { encodeSampleFiles } from "./output/encode-image.ts";
 import type { GenerationRequest } from "./pipeline/generation-request.ts";
 import { generate, type GenerateOptions } from "./pipeline/stable-diffusion-pipeline.ts";
 
@@ -44,8 +43,7 @@ export async function textToImage(models: TextToImageModels, request: Generation
   const ranked = await Promise.all(
     samples.map(async (sample, i) => {
       const encodingStarted = performance.now();
-      const text = formatParameters({ ...request, seed: sample.seed, model: models.modelName });
-      const [png, thumbnail] = await Promise.all([encodePng(sample.image, text), encodeThumbnail(sample.image)]);
+      const { png, thumbnail } = await encodeSampleFiles(sample.image, { ...request, seed: sample.seed, model: models.modelName });
       return {
         sampleIndex: sample.sampleIndex,
         seed: sample.seed,

@@ -4,25 +4,11 @@
  */
 import type { Db } from "../db/prisma.ts";
 import { checkId, NotFoundError, type JobPlatform } from "./job-platform.ts";
+import { checkPageSize, decodeCursor, toPage, type Page } from "./pages.ts";
 import { normalizePromptText } from "./prompt-text.ts";
-import { UserFacingError } from "../errors.ts";
-
-export interface Page<T> {
-  nodes: { cursor: string; node: T }[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-  totalCount: number;
-}
 
 /** Least pg_trgm word similarity of a search result to the query. */
 const SEARCH_THRESHOLD = 0.4;
-
-/** Most items one page may ask for. */
-export const MAX_PAGE_SIZE = 100;
-
-export class PageArgumentsError extends UserFacingError {
-  override readonly name = "PageArgumentsError";
-}
 
 /**
  * Images of the prompt (compared as normalized text) by CLIP score, best first, ties by id: the order
@@ -37,7 +23,7 @@ export async function gallery(platform: JobPlatform, promptText: string, first =
 /** A page of the prompt's gallery; its totalCount is the prompt's imageCount, which triggers keep. */
 export async function promptGallery(platform: JobPlatform, prompt: Pick<Db.Prompt, "id" | "imageCount">, first = 24, after?: string | null): Promise<Page<Db.Image>> {
   checkPageSize(first);
-  const cursor = after ? decodeCursor(after) : undefined;
+  const cursor = after ? decodeCursor(after, "gallery", ([score, id]) => (typeof score === "number" && typeof id === "string" ? { score, id } : undefined)) : undefined;
   const images = await platform.prisma.image.findMany({
     where: {
       promptId: prompt.id,
@@ -46,9 +32,7 @@ export async function promptGallery(platform: JobPlatform, prompt: Pick<Db.Promp
     orderBy: [{ clipScore: "desc" }, { id: "asc" }],
     take: first + 1,
   });
-  const page = images.slice(0, first);
-  const nodes = page.map((image) => ({ cursor: encodeCursor(image.clipScore, image.id), node: image }));
-  return { nodes, hasNextPage: images.length > first, endCursor: nodes.at(-1)?.cursor ?? null, totalCount: prompt.imageCount };
+  return toPage(images, first, (image) => [image.clipScore, image.id], prompt.imageCount);
 }
 
 /**
@@ -102,22 +86,4 @@ export async function queueStanding(platform: JobPlatform, jobId: string): Promi
     position: Number(ahead!.jobs),
     estimatedSeconds: secondsPerStep === null ? null : Math.round((Number(ahead!.work ?? 0) * secondsPerStep) / parallel),
   };
-}
-
-function checkPageSize(first: number): void {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new PageArgumentsError(`first=${first}: must be a whole number between 1 and ${MAX_PAGE_SIZE}`);
-}
-
-function encodeCursor(score: number, id: string): string {
-  return Buffer.from(JSON.stringify([score, id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { score: number; id: string } {
-  try {
-    const [score, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [unknown, unknown];
-    if (typeof score === "number" && typeof id === "string") return { score, id };
-  } catch {
-    // Reported below.
-  }
-  throw new PageArgumentsError(`after=${JSON.stringify(cursor)}: not a cursor this gallery returned`);
 }

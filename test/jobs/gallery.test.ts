@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteImage } from "../../src/jobs/delete-image.ts";
-import { gallery, PageArgumentsError, queueStanding, searchPrompts } from "../../src/jobs/gallery.ts";
+import { gallery, queueStanding, searchPrompts } from "../../src/jobs/gallery.ts";
+import { PageArgumentsError } from "../../src/jobs/pages.ts";
 import { NotFoundError } from "../../src/jobs/job-platform.ts";
 import { submitJob } from "../../src/jobs/submit-job.ts";
 import { subscribeJob } from "../../src/jobs/subscribe-job.ts";
@@ -53,7 +54,7 @@ describe("gallery", () => {
 
   it("is empty for a prompt never used, and refuses bad page arguments", async () => {
     expect(await gallery(test.platform, "never typed")).toEqual({ nodes: [], hasNextPage: false, endCursor: null, totalCount: 0 });
-    await expect(gallery(test.platform, "a lighthouse at dusk", 0)).rejects.toThrow(new PageArgumentsError("first=0: must be a whole number between 1 and 100"));
+    await expect(gallery(test.platform, "a lighthouse at dusk", 0)).rejects.toThrow(new PageArgumentsError("first=0: must be a whole number between 1 and 100", "first"));
     await expect(gallery(test.platform, "a lighthouse at dusk", 5, "bogus")).rejects.toThrow(/after="bogus": not a cursor this gallery returned/);
   });
 });

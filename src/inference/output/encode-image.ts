@@ -4,6 +4,7 @@
  */
 import sharp from "sharp";
 import type { RgbImage } from "../pipeline/decoded-image.ts";
+import { formatParameters, type ImageParameters } from "./generation-parameters-text.ts";
 import { addTextChunk } from "./png-text-chunks.ts";
 
 /** Longest side of a thumbnail, in pixels. */
@@ -19,4 +20,10 @@ export async function encodeThumbnail(image: RgbImage): Promise<Buffer> {
     .resize({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, fit: "inside", withoutEnlargement: true })
     .webp({ quality: 80 })
     .toBuffer();
+}
+
+/** A sample's two files: the PNG with its generation parameters, and the thumbnail, encoded at once. */
+export async function encodeSampleFiles(image: RgbImage, parameters: ImageParameters): Promise<{ png: Buffer; thumbnail: Buffer }> {
+  const [png, thumbnail] = await Promise.all([encodePng(image, formatParameters(parameters)), encodeThumbnail(image)]);
+  return { png, thumbnail };
 }

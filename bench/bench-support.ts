@@ -16,6 +16,8 @@ export const median = (values: ArrayLike<number>) => percentile(values, 50);
 export const max = (values: ArrayLike<number>) => Float64Array.from(values).reduce((a, b) => Math.max(a, b), -Infinity);
 export const ms = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 export const now = () => performance.now();
+/** Milliseconds on the wall clock, with performance.now()'s resolution: comparable across processes. */
+export const wallClock = () => performance.timeOrigin + performance.now();
 export const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
 
 /** Everything a run made, undone in reverse order on success, failure or Ctrl-C. */

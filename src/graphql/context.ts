@@ -13,5 +13,5 @@ export interface GraphQLContext {
 }
 
 export function createContext(platform: JobPlatform, imageUrlBase: string): GraphQLContext {
-  return { platform, loaders: createLoaders(platform.prisma), imageUrlBase };
+  return { platform, loaders: createLoaders(platform), imageUrlBase };
 }

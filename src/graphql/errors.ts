@@ -39,13 +39,28 @@ export async function translated<T>(work: () => Promise<T>, inputArgument?: stri
 
 const CLIENT_CODES = new Set(["BAD_USER_INPUT", "NOT_FOUND", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "UNAUTHENTICATED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"]);
 
+export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
 /** Apollo's formatError: clients' own mistakes pass; internal errors are logged and masked. */
-export function formatError(log: Logger, development: boolean) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+export function formatError(log: Logger, development: boolean): FormatError {
+  // An event's result is shared by its subscribers (shared-subscribe.ts): log its error once.
+  const logged = new WeakSet<object>();
+  return (formatted, error) => {
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) return { ...formatted, extensions: { ...formatted.extensions, stacktrace: undefined } };
-    log.error("internal error in a GraphQL operation", { path: formatted.path, error });
+    if (!(error instanceof Object) || !logged.has(error)) log.error("internal error in a GraphQL operation", { path: formatted.path, error });
+    if (error instanceof Object) logged.add(error);
     if (development) return formatted;
     return { message: "Internal server error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
   };
+}
+
+/** What formatError makes of errors graphql-ws is about to send: the same as over HTTP. */
+export function formatErrors(format: FormatError, errors: readonly GraphQLError[]): GraphQLFormattedError[] {
+  return errors.map((error) => {
+    // graphql-ws wraps an error thrown by a running stream in a GraphQLError that keeps only its
+    // message; the code is on the original.
+    const shown = error.originalError instanceof GraphQLError ? error.originalError : error;
+    return format(shown.toJSON(), shown);
+  });
 }

@@ -27,14 +27,15 @@ import type { JobPlatform } from "../jobs/job-platform.ts";
 import type { Logger } from "../log.ts";
 import { apiKeyGuard } from "./api-keys.ts";
 import { createContext, type GraphQLContext } from "./context.ts";
-import { formatError } from "./errors.ts";
+import { formatError, formatErrors } from "./errors.ts";
 import { createProtection } from "./protection.ts";
 import { resolvers } from "./resolvers.ts";
+import { isAsyncIterable, sharedSubscribe } from "./shared-subscribe.ts";
 
 const SCHEMA_FILE = new URL("../../schema.graphql", import.meta.url);
 
-/** Largest request body accepted on POST /graphql. */
-const MAX_BODY = "100kb";
+/** Largest request body accepted on POST /graphql, and largest WebSocket message. */
+const MAX_BODY_BYTES = 100 * 1024;
 
 export interface GraphQLOptions {
   app: Express;
@@ -63,26 +64,29 @@ export async function startGraphQL(options: GraphQLOptions): Promise<GraphQLEndp
   const protection = createProtection(schema, options.platform.limits.samples);
   const guard = apiKeyGuard(options.access);
   const streams = new OpenStreams();
+  const format = formatError(options.log, options.development);
   let draining = false;
 
-  const sockets = new WebSocketServer({ server: options.server, path: "/graphql" });
+  const sockets = new WebSocketServer({ server: options.server, path: "/graphql", maxPayload: MAX_BODY_BYTES });
   const subscriptions = useServer(
     {
       schema,
       context,
+      subscribe: sharedSubscribe,
       onConnect: guard && ((ctx) => guard.acceptsConnection(ctx.connectionParams)),
       onSubscribe: (ctx, _id, payload) => (draining ? [shuttingDown()] : protection.prepare(ctx, payload)),
       onOperation: (ctx, id, _payload, _args, result) => (isAsyncIterable(result) ? streams.track(ctx, id, result) : undefined),
       onComplete: (ctx, id) => streams.completed(ctx, id),
       onClose: (ctx) => streams.closed(ctx),
-      onError: (_context, _id, _payload, errors) => void options.log.warn("subscription error", { errors: errors.map((e) => e.message) }),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(format, result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => formatErrors(format, errors),
     },
     sockets,
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    formatError: formatError(options.log, options.development),
+    formatError: format,
     includeStacktraceInErrorResponses: options.development,
     validationRules: protection.apollo.validationRules,
     parseOptions: protection.apollo.parseOptions,
@@ -92,7 +96,7 @@ export async function startGraphQL(options: GraphQLOptions): Promise<GraphQLEndp
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: options.server }), ...(guard ? [guard.plugin] : []), protection.apollo.plugin],
   });
   await apollo.start();
-  options.app.use("/graphql", express.json({ limit: MAX_BODY }), expressMiddleware(apollo, { context: async () => context() }), bodyTooLarge);
+  options.app.use("/graphql", express.json({ limit: MAX_BODY_BYTES }), expressMiddleware(apollo, { context: async () => context() }), bodyRefused);
 
   const stop = async () => {
     draining = true;
@@ -108,15 +112,14 @@ function shuttingDown(): GraphQLError {
   return new GraphQLError("The server is shutting down: subscribe again once it is back", { extensions: { code: "SERVICE_UNAVAILABLE" } });
 }
 
-/** express.json's refusal of a large body, as JSON a GraphQL client can read rather than an HTML page. */
-const bodyTooLarge: ErrorRequestHandler = (error: { type?: string }, _request, response, next) => {
-  if (error.type !== "entity.too.large") return next(error);
-  response.status(413).json({ errors: [{ message: `The request body is over ${MAX_BODY}, the most POST /graphql accepts`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+/** express.json's refusals (a body too large, or not JSON), as JSON a GraphQL client can read rather than an HTML page. */
+const bodyRefused: ErrorRequestHandler = (error: { type?: string; message?: string }, _request, response, next) => {
+  if (error.type === "entity.too.large") {
+    response.status(413).json({ errors: [{ message: `The request body is over ${MAX_BODY_BYTES / 1024}kb, the most POST /graphql accepts`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+  } else if (error.type === "entity.parse.failed") {
+    response.status(400).json({ errors: [{ message: `The request body is not JSON (${error.message}): send {"query": "…", "variables": {…}}`, extensions: { code: "BAD_REQUEST" } }] });
+  } else next(error);
 };
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === "function";
-}
 
 interface OpenStream {
   end(): void;

@@ -45,6 +45,9 @@ const LIMITS = {
   operationsPerConnection: 16,
 } as const;
 
+/** Query texts whose checked document a WebSocket server keeps (each at most the 100 kB message limit). */
+const CHECKED_DOCUMENTS = 256;
+
 export interface Protection {
   /** For ApolloServer's options. */
   apollo: { validationRules: ValidationRule[]; parseOptions: { maxTokens: number }; plugin: ApolloServerPlugin<GraphQLContext> };
@@ -62,6 +65,20 @@ export function createProtection(schema: GraphQLSchema, samplesPerJob: number): 
   const estimators = [estimateCost(samplesPerJob)];
   const refuseCost = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) =>
     costRefusal(getCost(schema, document, operation, variables, estimators));
+  // Each distinct query text is parsed and validated once (CHECKED_DOCUMENTS of them are kept, the
+  // oldest dropped first): a thousand clients subscribing with the same query share one document, which also lets
+  // shared-subscribe.ts share each event's result among them.
+  const checked = new Map<string, DocumentNode | GraphQLError[]>();
+  const checkDocument = (query: string): DocumentNode | GraphQLError[] => {
+    let result = checked.get(query);
+    if (result) return result;
+    const document = parseQuery(query);
+    const errors = document instanceof GraphQLError ? [document] : validate(schema, document, rules).map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+    result = errors.length > 0 ? errors : (document as DocumentNode);
+    if (checked.size >= CHECKED_DOCUMENTS) checked.delete(checked.keys().next().value!);
+    checked.set(query, result);
+    return result;
+  };
   return {
     apollo: {
       validationRules: armor,
@@ -82,10 +99,8 @@ export function createProtection(schema: GraphQLSchema, samplesPerJob: number): 
       // graphql-ws has already entered this operation in `subscriptions`.
       const running = Object.keys(connection.subscriptions).length;
       if (running > LIMITS.operationsPerConnection) return [refusal(`Operations limit of ${LIMITS.operationsPerConnection} per connection exceeded: complete one, or open another connection`)];
-      const document = parseQuery(payload.query);
-      if (document instanceof GraphQLError) return [document];
-      const errors = validate(schema, document, rules);
-      if (errors.length > 0) return errors.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+      const document = checkDocument(payload.query);
+      if (Array.isArray(document)) return document;
       const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       // Without a single operation to run, graphql-ws refuses the document itself.
       const operation = getOperationAST(document, payload.operationName);

@@ -4,12 +4,12 @@
  * loaders so a page costs a constant number of queries.
  */
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
-import type { PrismaClient } from "../db/prisma.ts";
+import { WITHOUT_EMBEDDING, type PrismaClient } from "../db/prisma.ts";
 import type { JobEvent } from "../events/job-event.ts";
 import { cancelJob } from "../jobs/cancel-job.ts";
 import { deleteImage } from "../jobs/delete-image.ts";
 import { deleteJob } from "../jobs/delete-job.ts";
-import { gallery, promptGallery, queueStanding, searchPrompts } from "../jobs/gallery.ts";
+import { gallery, promptGallery, searchPrompts } from "../jobs/gallery.ts";
 import { listJobs } from "../jobs/list-jobs.ts";
 import type { Page } from "../jobs/pages.ts";
 import { isId } from "../jobs/job-platform.ts";
@@ -82,9 +82,8 @@ export const resolvers: Resolvers = {
     clipModel: (job) => job.clipModelName,
     images: (job, _, { loaders }) => loaders.imagesOfJob.load(job.id),
     error: (job) => job.errorMessage,
-    queuePosition: async (job, _, { platform }) => (job.status === "QUEUED" ? ((await queueStanding(platform, job.id))?.position ?? null) : null),
-    estimatedSecondsRemaining: async (job, _, { platform }) =>
-      job.status === "QUEUED" ? ((await queueStanding(platform, job.id))?.estimatedSeconds ?? null) : null,
+    queuePosition: async (job, _, { loaders }) => (job.status === "QUEUED" ? ((await loaders.queueStanding.load(job.id))?.position ?? null) : null),
+    estimatedSecondsRemaining: async (job, _, { loaders }) => (job.status === "QUEUED" ? ((await loaders.queueStanding.load(job.id))?.estimatedSeconds ?? null) : null),
   },
 
   Image: {
@@ -114,17 +113,29 @@ export const resolvers: Resolvers = {
 
 type JobEventModel = JobStatusChangedModel | StepProgressModel | ImageReadyModel;
 
-/** The job layer's events as the schema's union members, with the rows they name read now. */
+/**
+ * The job layer's events as the schema's union members, with the rows they name read now: once per
+ * event, however many subscribers follow the job (the event bus hands each of them the same event
+ * object), which also lets shared-subscribe.ts execute the event once for all of them.
+ */
 async function* jobEventPayloads(prisma: PrismaClient, events: AsyncGenerator<JobEvent>): AsyncGenerator<JobEventModel> {
   try {
     for await (const event of events) {
-      if (event.type === "status") yield { ...event, __typename: "JobStatusChanged", job: await prisma.job.findUniqueOrThrow({ where: { id: event.jobId }, include: { prompt: true } }) };
-      else if (event.type === "step") yield { ...event, __typename: "StepProgress" };
-      else yield { ...event, __typename: "ImageReady", image: await prisma.image.findUnique({ where: { id: event.imageId } }) };
+      let payload = payloads.get(event);
+      if (!payload) payloads.set(event, (payload = jobEventPayload(prisma, event)));
+      yield await payload;
     }
   } catch (error) {
     toGraphQLError(error);
   }
+}
+
+const payloads = new WeakMap<JobEvent, Promise<JobEventModel>>();
+
+async function jobEventPayload(prisma: PrismaClient, event: JobEvent): Promise<JobEventModel> {
+  if (event.type === "status") return { ...event, __typename: "JobStatusChanged", job: await prisma.job.findUniqueOrThrow({ where: { id: event.jobId }, include: { prompt: true } }) };
+  if (event.type === "step") return { ...event, __typename: "StepProgress" };
+  return { ...event, __typename: "ImageReady", image: await prisma.image.findUnique({ where: { id: event.imageId }, omit: WITHOUT_EMBEDDING }) };
 }
 
 function connection<T>(page: Page<T>) {

@@ -167,7 +167,27 @@ describe("errors", () => {
     const cancel = await graphql(`mutation ($id: ID!) { cancelJob(id: $id) { id } }`, { id: unknown });
     expect(cancel.errors![0]!.extensions!.code).toBe("NOT_FOUND");
     const subscription = await subscribe(JOB_EVENTS, { jobId: unknown }).catch((errors: unknown) => errors);
-    expect(JSON.stringify(subscription)).toContain("NOT_FOUND");
+    expect(subscription).toMatchObject([{ message: `No job has the id ${unknown}`, extensions: { code: "NOT_FOUND" } }]);
+  });
+});
+
+describe("ATELIER_PUBLIC_URL", () => {
+  it("makes image URLs absolute, on the public base, for the same paths", async () => {
+    const env = { ...TEST_SETTINGS, DATABASE_URL: database.url, ATELIER_DATA_DIR: await makeTempDir("atelier-graphql-public"), PORT: String(await freePort()), ATELIER_EMBEDDED_WORKER: "0", ATELIER_PUBLIC_URL: "https://atelier.example.test/base/" };
+    const behindProxy = await startServer(loadConfig(env), createLogger("warn"), env);
+    try {
+      const GALLERY = `{ gallery(prompt: "a lighthouse at dusk", first: 3) { edges { node { id url thumbnailUrl } } } }`;
+      const relative = (await graphql(GALLERY)).data!.gallery.edges;
+      const response = await fetch(`${behindProxy.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: GALLERY }) });
+      const absolute = ((await response.json()) as GraphQLResponse<Record<string, any>>).data!.gallery.edges;
+      expect(relative.length).toBe(3);
+      expect(absolute).toEqual(
+        relative.map(({ node }: any) => ({ node: { id: node.id, url: `https://atelier.example.test/base${node.url}`, thumbnailUrl: `https://atelier.example.test/base${node.thumbnailUrl}` } })),
+      );
+      expect(relative[0].node.url).toMatch(/^\/images\/[0-9a-f]{64}\.png$/);
+    } finally {
+      await behindProxy.stop();
+    }
   });
 });
 

@@ -183,6 +183,24 @@ describe("query limits", () => {
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ errors: [{ message: "The request body is over 100kb, the most POST /graphql accepts", extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
   });
+
+  it("closes a WebSocket that sends a message over 100 KB with 1009", async () => {
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    await new Promise((opened) => socket.once("open", opened));
+    const closed = new Promise<number>((resolve) => socket.once("close", resolve));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { padding: "x".repeat(110 * 1024) } }));
+    expect(await closed).toBe(1009);
+  });
+
+  it("answers 400 with a JSON error to a body that is not JSON", async () => {
+    const response = await fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"query": "{ models { name } }",` });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const { errors } = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.extensions.code).toBe("BAD_REQUEST");
+    expect(errors[0]!.message).toMatch(/^The request body is not JSON \(.+\): send \{"query"/);
+  });
 });
 
 describe("without API keys", () => {
@@ -274,6 +292,46 @@ describe("the API key settings", () => {
   it("refuses ATELIER_PRIVATE=1 without keys, and keys that are only commas", () => {
     expect(() => loadConfig({ ATELIER_PRIVATE: "1" })).toThrowError(/ATELIER_PRIVATE=1 needs ATELIER_API_KEYS/);
     expect(() => loadConfig({ ATELIER_API_KEYS: " , " })).toThrowError(/ATELIER_API_KEYS is set but names no key/);
+  });
+});
+
+describe("internal errors", () => {
+  // A database that lost a table: every search fails inside the server, with SQL in its error.
+  let broken: TestDatabase;
+  let production: RunningServer;
+  let development: RunningServer;
+  const SEARCH = `{ searchPrompts(query: "harbour") { id } }`;
+  beforeAll(async () => {
+    broken = await createTestDatabase(inject("adminDatabaseUrl"), "atelier_internal_errors");
+    production = await start({ DATABASE_URL: broken.url, NODE_ENV: "production" });
+    development = await start({ DATABASE_URL: broken.url, NODE_ENV: "development" });
+    await production.platform.prisma.$executeRawUnsafe(`ALTER TABLE "Prompt" RENAME TO "PromptElsewhere"`);
+  });
+  afterAll(async () => {
+    for (const server of [production, development]) await server?.stop();
+    servers.splice(servers.indexOf(production), 2);
+    await broken?.drop();
+  });
+
+  const MASKED = [{ message: "Internal server error", locations: [{ line: 1, column: 3 }], path: ["searchPrompts"], extensions: { code: "INTERNAL_SERVER_ERROR" } }];
+
+  it("are masked over HTTP: no message, stack or SQL", async () => {
+    const { data, errors } = await post(production, SEARCH);
+    expect(data).toBeNull();
+    expect(errors).toEqual(MASKED);
+  });
+
+  it("are masked over WebSocket alike", async () => {
+    const result = (await once(connect(production), SEARCH)) as GraphQLResponse;
+    expect(result.errors).toEqual(MASKED);
+  });
+
+  it("show what went wrong, with the stack, when NODE_ENV=development", async () => {
+    const { errors } = await post(development, SEARCH);
+    expect(errors![0]!.message).toContain(`relation "Prompt" does not exist`);
+    expect((errors![0]!.extensions!.stacktrace as string[]).length).toBeGreaterThan(1);
+    const result = (await once(connect(development), SEARCH)) as GraphQLResponse;
+    expect(result.errors![0]!.message).toContain(`relation "Prompt" does not exist`);
   });
 });
 

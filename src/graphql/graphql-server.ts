@@ -189,19 +189,30 @@ function endable<T>(stream: AsyncIterable<T>): { iterator: AsyncIterableIterator
   const source = stream[Symbol.asyncIterator]();
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
   let isEnded = false;
-  let resolveEnded!: (result: IteratorReturnResult<undefined>) => void;
-  const ended = new Promise<IteratorReturnResult<undefined>>((resolve) => (resolveEnded = resolve));
+  // The pending next()'s resolve (graphql-ws awaits one next() at a time), for end() to settle.
+  // Not Promise.race with an "ended" promise: each race would leave a reaction on it until the end.
+  let settlePending: ((result: IteratorResult<T>) => void) | undefined;
   const end = () => {
     if (isEnded) return;
     isEnded = true;
-    resolveEnded(done);
+    settlePending?.(done);
+    settlePending = undefined;
     source.return?.().catch(() => undefined);
   };
   const iterator: AsyncIterableIterator<T> = {
-    next: () => (isEnded ? ended : Promise.race([ended, source.next()])),
+    next: () =>
+      isEnded
+        ? Promise.resolve(done)
+        : new Promise<IteratorResult<T>>((resolve, reject) => {
+            settlePending = resolve;
+            source.next().then((result) => {
+              settlePending = undefined;
+              resolve(result);
+            }, reject);
+          }),
     return: () => {
       end();
-      return ended;
+      return Promise.resolve(done);
     },
     [Symbol.asyncIterator]: () => iterator,
   };

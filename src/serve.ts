@@ -2,7 +2,8 @@
  * `atelier serve`: the composition root of the API process. Start order: database (embedded
  * PostgreSQL if configured, migrations) → models (demo models made when missing) → job platform
  * (queue, event bus, image store) → the embedded worker (a child process) unless
- * ATELIER_EMBEDDED_WORKER=0 → HTTP (/healthz, /images/*) → GraphQL on /graphql (HTTP and WebSocket).
+ * ATELIER_EMBEDDED_WORKER=0 → the web client, built first when missing or stale → HTTP (/healthz,
+ * /images/*, the client at /) → GraphQL on /graphql (HTTP and WebSocket).
  * Stop order is the reverse: close GraphQL (subscriptions, then in-flight requests), stop accepting
  * HTTP and let requests finish, stop the worker (its
  * grace period), close the platform and the database, stop the embedded PostgreSQL.
@@ -11,6 +12,7 @@ import type { AtelierConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrationStatus } from "./db/migrations.ts";
 import { createApp } from "./http/app.ts";
+import { ensureWebClient } from "./http/web-client-build.ts";
 import { startGraphQL } from "./graphql/graphql-server.ts";
 import { listen } from "./http/server.ts";
 import type { Logger } from "./log.ts";
@@ -46,6 +48,7 @@ export async function startServer(config: AtelierConfig, log: Logger, env: NodeJ
       const worker = await startEmbeddedWorker(env, log);
       undo.push(() => worker.stop());
     }
+    const webClient = await ensureWebClient(log);
     const app = createApp({
       health: {
         version: VERSION,
@@ -54,6 +57,7 @@ export async function startServer(config: AtelierConfig, log: Logger, env: NodeJ
       },
       images: platform.store,
       logger: log,
+      webClient,
     });
     const http = await listen(app, config.http.host, config.http.port);
     undo.push(() => http.close());

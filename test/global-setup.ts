@@ -5,12 +5,17 @@
  * files that need a database of their own make one on `inject("adminDatabaseUrl")`. Also one
  * temporary folder under which tests make theirs (`inject("tempRoot")`, test/support/temp-dir.ts).
  * Everything is removed at the end: the database, the embedded server if it was started, the folder.
+ *
+ * It also builds the web client when its build is missing or stale, once, before any file runs:
+ * every `atelier serve` the tests start then finds it fresh, rather than several building at once.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { deployMigrations } from "../src/db/migrations.ts";
+import { ensureWebClient } from "../src/http/web-client-build.ts";
+import { createLogger } from "../src/log.ts";
 import { createTestDatabase, resolveTestServer } from "./support/test-database.ts";
 
 declare module "vitest" {
@@ -31,6 +36,7 @@ export default async function setup(project: TestProject) {
     for (const step of undo.reverse()) await step();
   };
   try {
+    await ensureWebClient(createLogger("info", (line) => console.log(line.trimEnd())));
     const server = await resolveTestServer(tempRoot);
     undo.push(() => server.stop());
     console.log(`Tests use ${server.description}.`);

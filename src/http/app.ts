@@ -4,6 +4,7 @@ import type { Logger } from "../log.ts";
 import type { ImageStore } from "../storage/image-store.ts";
 import { healthHandler, type HealthChecks } from "./health.ts";
 import { imagesHandler } from "./images.ts";
+import { webClientHandler } from "./web-client.ts";
 
 export interface AppOptions {
   health: HealthChecks;
@@ -11,6 +12,8 @@ export interface AppOptions {
   images?: ImageStore;
   /** Where routes log what the client is not told (a failing image store). */
   logger?: Logger;
+  /** Serves this built web client at / (web-client.ts); without it there is none. */
+  webClient?: string;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -18,5 +21,7 @@ export function createApp(options: AppOptions): Express {
   app.disable("x-powered-by");
   app.get("/healthz", healthHandler(options.health));
   if (options.images) app.use("/images", imagesHandler(options.images, options.logger));
+  // It passes /graphql on, which startGraphQL mounts on this app later.
+  if (options.webClient) app.use(webClientHandler(options.webClient));
   return app;
 }

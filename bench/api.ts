@@ -54,15 +54,18 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return body.data;
 }
 
-/** Latency of `requests` calls made one after another. */
+/** Calls made before the timed ones: the first requests of a kind compile code paths and warm caches. */
+const WARM_UP = 20;
+
+/** Latency of `calls` calls made one after another, after WARM_UP untimed ones. */
 async function timed(label: string, calls: number, call: (i: number) => Promise<unknown>) {
   const bar = createProgressBar(label, " requests");
   const latencies: number[] = [];
-  for (let i = 0; i < calls; i++) {
+  for (let i = 0; i < WARM_UP + calls; i++) {
     const started = now();
     await call(i);
-    latencies.push(now() - started);
-    bar.update(i + 1, calls);
+    if (i >= WARM_UP) latencies.push(now() - started);
+    bar.update(i + 1, WARM_UP + calls);
   }
   bar.stop();
   return { label, latencies };
@@ -160,7 +163,7 @@ try {
     const seedMs = now() - seedStarted;
     const [counts] = await prisma.$queryRawUnsafe<{ prompts: bigint; images: bigint }[]>(`SELECT (SELECT count(*) FROM "Prompt") AS prompts, (SELECT count(*) FROM "Image") AS images`);
     const hot = (await prisma.$queryRawUnsafe<{ text: string }[]>(`SELECT text FROM "Prompt" p JOIN bench_prompt b ON b.id = p.id WHERE b.n = 1`))[0]!.text;
-    const small = await prisma.$queryRawUnsafe<{ text: string }[]>(`SELECT text FROM "Prompt" ORDER BY random() LIMIT ${requestCount}`);
+    const small = await prisma.$queryRawUnsafe<{ text: string }[]>(`SELECT text FROM "Prompt" ORDER BY random() LIMIT ${requestCount + WARM_UP}`);
 
     // ---- 2. Gallery --------------------------------------------------------------------------
     const GALLERY = `query ($prompt: String!, $after: String) { gallery(prompt: $prompt, first: 24, after: $after) {

@@ -322,7 +322,8 @@ export interface ModelsConfig {
   dir: string;
   stableDiffusion: string;
   clip: string;
-  runtime: { executionProviders: ("cpu" | "cuda" | "webgpu")[]; intraOpThreads: number };
+  /** optimizedGraphCache: <data dir>/optimized-graphs (onnxruntime's optimized graphs, keyed by model checksum). */
+  runtime: { executionProviders: ("cpu" | "cuda" | "webgpu")[]; intraOpThreads: number; optimizedGraphCache: string };
   batchSize: number;
   hub: { endpoint: string; token: string | undefined };
 }
@@ -369,7 +370,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AtelierConfig 
       dir: path.join(dataDir, "models"),
       stableDiffusion: values.ATELIER_SD_MODEL,
       clip: values.ATELIER_CLIP_MODEL,
-      runtime: { executionProviders: values.ATELIER_EXECUTION_PROVIDERS, intraOpThreads: values.ATELIER_INTRA_OP_THREADS },
+      runtime: {
+        executionProviders: values.ATELIER_EXECUTION_PROVIDERS,
+        intraOpThreads: values.ATELIER_INTRA_OP_THREADS,
+        optimizedGraphCache: path.join(dataDir, "optimized-graphs"),
+      },
       batchSize: values.ATELIER_BATCH_SIZE,
       hub: { endpoint: values.HF_ENDPOINT.replace(/\/+$/, ""), token: values.HF_TOKEN },
     },

@@ -7,8 +7,9 @@ import { Option, type Command } from "commander";
 import { loadConfig } from "../config.ts";
 import { pullRepository } from "../models/hub-download.ts";
 import { listModels, type ModelListing } from "../models/list-models.ts";
-import { parseModelReference, type DemoPreset } from "../models/model-reference.ts";
+import { parseModelReference } from "../models/model-reference.ts";
 import { DEFAULT_EXPORTER, EXPORTER_GENERATIONS, type ExporterGeneration } from "../models/demo/export-profiles.ts";
+import { DEMO_PRESETS, STABLE_DIFFUSION_PRESETS, type DemoPreset, type StableDiffusionPreset } from "../models/demo/presets.ts";
 import { createProgressBar } from "./progress-bar.ts";
 import { formatTable } from "./text-table.ts";
 
@@ -27,19 +28,25 @@ export function registerModelsCommand(program: Command): void {
   models
     .command("make-demo")
     .description("Generate the demo Stable Diffusion and CLIP models (random weights, real layouts). Deterministic: same bytes every run.")
-    .addOption(new Option("--preset <preset>", "size of the models").choices(["tiny", "small"]).default("tiny"))
+    .addOption(
+      new Option("--preset <preset>", "size of the models (sd15: Stable Diffusion 1.5's full size, no CLIP model; 4.3 GB in fp32, 2.1 GB in fp16)")
+        .choices(STABLE_DIFFUSION_PRESETS)
+        .default("tiny"),
+    )
     .option("--out <dir>", "parent folder for demo-sd-<preset>/ and demo-clip-<preset>/ (default: <data dir>/models)")
     .addOption(new Option("--exporter <generation>", "which real exporter's layout the Stable Diffusion folder copies").choices(EXPORTER_GENERATIONS).default(DEFAULT_EXPORTER))
     .addOption(new Option("--dtype <dtype>", "float type of the Stable Diffusion weights and inputs").choices(["float32", "float16"]).default("float32"))
-    .action(async (flags: { preset: DemoPreset; out?: string; exporter: ExporterGeneration; dtype: "float32" | "float16" }) => {
+    .action(async (flags: { preset: StableDiffusionPreset; out?: string; exporter: ExporterGeneration; dtype: "float32" | "float16" }) => {
       const parent = path.resolve(flags.out ?? loadConfig().models.dir);
       const { makeDemoStableDiffusion } = await import("../models/demo/stable-diffusion.ts");
       const { makeDemoClip } = await import("../models/demo/write-clip.ts");
       // A non-default layout gets its own folder name, so it never replaces the demo model Atelier runs.
       const variant = flags.exporter === DEFAULT_EXPORTER && flags.dtype === "float32" ? "" : `-${flags.exporter}-${flags.dtype}`;
+      // CLIP has no full-size preset: sd15 makes the Stable Diffusion folder only.
+      const clipPreset = DEMO_PRESETS.find((preset): preset is DemoPreset => preset === flags.preset);
       const jobs = [
         { dir: path.join(parent, `demo-sd-${flags.preset}${variant}`), make: (outDir: string, onProgress: Progress) => makeDemoStableDiffusion({ preset: flags.preset, outDir, exporter: flags.exporter, dtype: flags.dtype, onProgress }) },
-        { dir: path.join(parent, `demo-clip-${flags.preset}`), make: (outDir: string, onProgress: Progress) => makeDemoClip({ preset: flags.preset, outDir, onProgress }) },
+        ...(clipPreset ? [{ dir: path.join(parent, `demo-clip-${clipPreset}`), make: (outDir: string, onProgress: Progress) => makeDemoClip({ preset: clipPreset, outDir, onProgress }) }] : []),
       ];
       for (const job of jobs) {
         const bar = createProgressBar(`Making ${path.basename(job.dir)}`);

@@ -118,7 +118,7 @@ describe("determinism and writing", () => {
   it("rejects an unknown preset, exporter or dtype by name", async () => {
     const outDir = join(temp, "never");
     // @ts-expect-error: testing the runtime check
-    await expect(makeDemoStableDiffusion({ preset: "huge", outDir })).rejects.toThrow('preset must be one of tiny, small, got "huge"');
+    await expect(makeDemoStableDiffusion({ preset: "huge", outDir })).rejects.toThrow('preset must be one of tiny, small, sd15, got "huge"');
     // @ts-expect-error: testing the runtime check
     await expect(makeDemoStableDiffusion({ preset: "tiny", outDir, exporter: "optimum-2" })).rejects.toThrow(/exporter must be one of/);
     // @ts-expect-error: testing the runtime check

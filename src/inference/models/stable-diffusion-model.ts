@@ -16,6 +16,7 @@ import { createVaeDecoder, createVaeEncoder, type VaeDecoder, type VaeEncoder } 
 import { defaultSchedulerName } from "./default-scheduler.ts";
 import { parsePythonJson } from "./python-json.ts";
 import type { SchedulerName } from "../schedulers/scheduler.ts";
+import type { MemoryShape } from "../pipeline/memory-budget.ts";
 import { UserFacingError } from "../../errors.ts";
 
 /** Component → model file, relative to the folder. The VAE encoder is only needed for image-to-image. */
@@ -33,6 +34,9 @@ const REQUIRED_FILES = ["model_index.json", "scheduler/scheduler_config.json", M
  */
 const LEGACY_VAE_SCALING_FACTOR = 0.18215;
 const LEGACY_DEFAULT_SIZE = 512;
+/** SD 1.x's UNet and VAE widths and heads, for the memory estimate of folders without configs. */
+const LEGACY_UNET = { heads: 8, channels: 320, firstBlock: "CrossAttnDownBlock2D" };
+const LEGACY_VAE_CHANNELS = 128;
 
 export interface GenerationDefaults {
   steps: number;
@@ -61,6 +65,8 @@ export interface StableDiffusionModel {
   readonly defaults: GenerationDefaults;
   /** Notes about fallbacks taken while loading (e.g. a missing VAE config). */
   readonly warnings: readonly string[];
+  /** What the memory estimate of a batch reads; undefined when the sessions run on a GPU (activations are not in host memory). */
+  readonly memoryShape: MemoryShape | undefined;
   release(): Promise<void>;
 }
 
@@ -94,12 +100,17 @@ export async function loadStableDiffusion(dir: string, runtime: RuntimeOptions =
     throw new ModelLoadError(dir, components.problems);
   }
   const layout = describeLayout(configs);
+  const onCpu = (runtime.executionProviders ?? ["cpu"])[0] === "cpu";
+  // 4 bytes even for fp16 exports: onnxruntime's CPU provider runs their heavy operators in fp32
+  // (bench/RESULTS.md: the fp16 sd15 preset peaked at 9.8 GB while running, as fp32 does).
+  const elementBytes = 4;
   return {
     dir,
     tokenizer,
     ...components.wrappers,
     schedulerConfig: configs.scheduler,
     ...layout,
+    memoryShape: onCpu ? memoryShape(configs, layout.vaeScaleFactor, elementBytes) : undefined,
     release: () => releaseAll(sessions),
   };
 }
@@ -150,6 +161,20 @@ function describeLayout(configs: Configs) {
   };
 }
 
+/** The sizes batchMemoryBytes reads: heads of the full-resolution UNet block (none if it has no attention), widths. */
+function memoryShape(configs: Configs, vaeScaleFactor: number, elementBytes: number): MemoryShape {
+  const unet = configs.unet;
+  const heads = unet?.num_attention_heads ?? unet?.attention_head_dim ?? LEGACY_UNET.heads;
+  const firstBlock = unet?.down_block_types?.[0] ?? LEGACY_UNET.firstBlock;
+  return {
+    fullResolutionHeads: firstBlock.startsWith("CrossAttn") ? (typeof heads === "number" ? heads : heads[0]!) : 0,
+    unetChannels: unet?.block_out_channels?.[0] ?? LEGACY_UNET.channels,
+    vaeChannels: configs.vae?.block_out_channels?.[0] ?? LEGACY_VAE_CHANNELS,
+    vaeScaleFactor,
+    elementBytes,
+  };
+}
+
 async function releaseAll(sessions: Sessions): Promise<void> {
   await Promise.all(Object.values(sessions).map((session) => session?.release()));
 }
@@ -171,6 +196,10 @@ interface UnetConfig {
   sample_size?: number;
   in_channels?: number;
   block_out_channels?: number[];
+  down_block_types?: string[];
+  /** Heads per block in SD configs, despite the name (diffusers reads num_attention_heads first). */
+  attention_head_dim?: number | number[];
+  num_attention_heads?: number | number[] | null;
 }
 interface VaeConfig {
   scaling_factor?: number;

@@ -4,8 +4,10 @@
  * session declares (so fp16 exports and int32-vs-int64 ids need no special cases upstream), outputs
  * returned as float32 whatever the model computes in.
  */
+import { existsSync, mkdirSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { float32ToHalf, halfToFloat32 } from "../float16.ts";
+import { cachedGraph } from "./optimized-graph-cache.ts";
 
 export type ExecutionProvider = "cpu" | "cuda" | "webgpu";
 
@@ -16,9 +18,25 @@ export interface RuntimeOptions {
   intraOpThreads?: number;
   /** Threads across independent operators (0 = onnxruntime's choice). @default 0 */
   interOpThreads?: number;
+  /**
+   * Folder of onnxruntime's optimized graphs (see optimized-graph-cache.ts), used with the CPU
+   * provider only: a GPU provider's optimized graph is not portable. Absent: optimize on every load.
+   */
+  optimizedGraphCache?: string;
   /** Told the wall time of every `run`, in milliseconds (benchmarks measure the share spent in onnxruntime). */
   onRunTimed?: (modelPath: string, ms: number) => void;
+  /**
+   * Further onnxruntime session options, over Atelier's own (bench/real-scale.ts measures the
+   * optimization level, execution mode, memory arena and pattern, free dimension overrides).
+   */
+  tuning?: TuningOptions;
 }
+
+/** The onnxruntime session options a benchmark may vary; providers and thread counts have their own fields. */
+export type TuningOptions = Pick<
+  ort.InferenceSession.SessionOptions,
+  "graphOptimizationLevel" | "executionMode" | "enableCpuMemArena" | "enableMemPattern" | "freeDimensionOverrides" | "optimizedModelFilePath" | "extra"
+>;
 
 /** Element types a session may declare for an input or output. */
 export type TensorDtype = "float32" | "float16" | "int32" | "int64" | "bool" | "uint8" | "int8" | "float64" | "string";
@@ -54,12 +72,16 @@ export interface ModelSession {
 }
 
 export async function createModelSession(path: string, options: RuntimeOptions = {}): Promise<ModelSession> {
-  const session = await ort.InferenceSession.create(path, {
-    executionProviders: [...(options.executionProviders ?? ["cpu"])],
+  const providers = options.executionProviders ?? ["cpu"];
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [...providers],
     intraOpNumThreads: options.intraOpThreads ?? 0,
     interOpNumThreads: options.interOpThreads ?? 0,
     graphOptimizationLevel: "all",
-  });
+    ...options.tuning,
+  };
+  const cacheable = options.optimizedGraphCache !== undefined && providers.every((provider) => provider === "cpu") && !options.tuning;
+  const session = cacheable ? await createCachedSession(path, sessionOptions, options.optimizedGraphCache!) : await ort.InferenceSession.create(path, sessionOptions);
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
   const run = async (feeds: Record<string, HostTensor>, outputNames?: readonly string[]) => {
@@ -70,6 +92,22 @@ export async function createModelSession(path: string, options: RuntimeOptions =
     return Object.fromEntries(Object.entries(results).map(([name, value]) => [name, toOutputTensor(value as ort.Tensor)]));
   };
   return { path, inputs, outputs, run, release: () => session.release() };
+}
+
+/** A session from the cached optimized graph, or from the model, saving its optimized graph for next time. */
+async function createCachedSession(path: string, options: ort.InferenceSession.SessionOptions, cacheDir: string): Promise<ort.InferenceSession> {
+  mkdirSync(cacheDir, { recursive: true });
+  const graph = cachedGraph(cacheDir, path);
+  if (existsSync(graph.file)) return ort.InferenceSession.create(graph.file, { ...options, graphOptimizationLevel: "disabled" });
+  const session = await ort.InferenceSession.create(path, {
+    ...options,
+    optimizedModelFilePath: graph.stagingFile,
+    extra: { session: graph.saveOptions },
+    // Errors only: onnxruntime warns that the saved graph is specific to this machine, which the key already says.
+    logSeverityLevel: 3,
+  });
+  graph.commit();
+  return session;
 }
 
 function specs(metadata: readonly ort.InferenceSession.ValueMetadata[]): Map<string, TensorSpec> {

@@ -17,10 +17,14 @@ import { toRgbImages, type RgbImage } from "./decoded-image.ts";
 import { checkGenerationRequest, type GenerationRequest } from "./generation-request.ts";
 import { guidanceScaleEmbedding } from "./guidance-embedding.ts";
 import { latentPreview } from "./latent-preview.ts";
+import { availableMemoryBytes, fittingBatchSize } from "./memory-budget.ts";
 import { SampleNoise } from "./sample-noise.ts";
 
 export interface GenerateOptions {
-  /** Samples denoised together in one UNet run (guidance doubles the UNet batch). @default 1 */
+  /**
+   * Most samples denoised together in one UNet run (guidance doubles the UNet batch); on CPU, fewer
+   * when a batch this big would not fit in free memory (see memory-budget.ts). @default 1
+   */
   batchSize?: number;
   /** Checked before the first step and after every step; an abort rejects with the signal's reason and stops the onStep events. */
   signal?: AbortSignal;
@@ -81,8 +85,10 @@ export async function* generateSamples(
   if (outOfRange !== undefined) throw new RangeError(`sampleIndices must be whole numbers in 0..${request.samples - 1}, got ${outOfRange}`);
   if (wanted.length === 0) return;
   const guided = usesClassifierFreeGuidance(model, request);
+  const wantedBatch = Math.max(1, Math.min(options.batchSize ?? 1, wanted.length));
+  // Before anything runs: a batch that would not fit is made smaller, a sample that would not fit is refused.
+  const batchSize = model.memoryShape ? fittingBatchSize(model.memoryShape, request, guided, wantedBatch, availableMemoryBytes()) : wantedBatch;
   const embeddings = await encodePrompt(model, request, guided);
-  const batchSize = Math.max(1, options.batchSize ?? 1);
   for (let first = 0; first < wanted.length; first += batchSize) {
     yield* await generateBatch(model, request, embeddings, guided, wanted.slice(first, first + batchSize), options);
   }

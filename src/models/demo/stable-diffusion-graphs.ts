@@ -7,7 +7,7 @@ import { vaeDecode, vaeEncode, sampleLatentDistribution, type AutoencoderKLConfi
 import { clipTextTransformer, type ClipTextConfig } from "./components/clip-text.ts";
 import { unet2DCondition, type UNet2DConditionConfig } from "./components/unet.ts";
 import { imageDims, type ExportProfile } from "./export-profiles.ts";
-import { GraphBuilder, type FloatType, type SerializedModel } from "./onnx/graph-builder.ts";
+import { GraphBuilder, type ExternalData, type FloatType } from "./onnx/graph-builder.ts";
 import { seededParameters } from "./onnx/seeded-parameters.ts";
 
 /** What every graph of one export shares. */
@@ -16,6 +16,8 @@ export interface GraphSettings {
   readonly seed: string;
   readonly profile: ExportProfile;
   readonly floatType: FloatType;
+  /** Where this graph's large initializers go; absent: inline. */
+  readonly externalData?: ExternalData;
 }
 
 /** The seed of a component's weights: `${preset}/${component}`; the VAE encoder and decoder share "vae". */
@@ -28,6 +30,7 @@ function builder(settings: GraphSettings, component: "text_encoder" | "unet" | "
     opset: settings.profile.opset,
     floatType: settings.floatType,
     parameters: seededParameters(componentSeed(settings.seed, component)),
+    ...(settings.externalData && { externalData: settings.externalData }),
   });
 }
 
@@ -80,8 +83,14 @@ export function vaeDecoderGraph(settings: GraphSettings, config: AutoencoderKLCo
   return g;
 }
 
-/** Serializes a component, putting the UNet's weights in weights.pb for the diffusers-script layout. */
-export function serializeComponent(g: GraphBuilder, component: string, profile: ExportProfile): SerializedModel {
-  const external = profile.layout === "diffusers-onnx" && component === "unet";
-  return external ? g.serialize({ location: "weights.pb" }) : g.serialize();
+/**
+ * The external data file of a component, if it has one: diffusers' conversion script always puts
+ * the UNet's weights in unet/weights.pb; optimum moves a graph's weights to model.onnx_data when
+ * it is over 2 GB (`export_pytorch`: onnx.save(..., location=output.name + "_data",
+ * all_tensors_to_one_file=True, size_threshold=1024)), which of SD's graphs only the UNet is.
+ */
+export function externalDataFile(component: string, profile: ExportProfile, externalUnetWeights: boolean): string | undefined {
+  if (component !== "unet") return undefined;
+  if (profile.layout === "diffusers-onnx") return "weights.pb";
+  return externalUnetWeights ? "model.onnx_data" : undefined;
 }

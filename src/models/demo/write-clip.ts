@@ -56,7 +56,7 @@ function plan(preset: DemoPreset): WriteStep[] {
   const model = demoClipDefinition(preset);
   const graph = (path: string, build: (seed: string, config: ClipGraphConfig) => GraphBuilder): WriteStep => ({
     what: path,
-    make: () => ({ [path]: build(preset, model).serialize().model }),
+    make: () => ({ [path]: build(preset, model).serialize() }),
   });
   return [
     {

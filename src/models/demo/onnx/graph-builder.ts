@@ -49,20 +49,28 @@ export interface GraphBuilderOptions {
   readonly floatType: FloatType;
   /** Where parameter values come from (see `seededParameters`). */
   readonly parameters: ParameterSource;
+  /** Where large initializers go; absent: inline in the model file. */
+  readonly externalData?: ExternalData;
 }
 
-/** Where to put large initializers when serializing (onnx.save_model's external data). */
-export interface ExternalDataOptions {
-  /** File name next to model.onnx, e.g. "weights.pb". */
+/** A file that bytes are appended to as they are made. */
+export interface ByteSink {
+  /** Appends `bytes` and returns the offset they start at. */
+  append(bytes: Uint8Array): number;
+}
+
+/**
+ * onnx.save_model's external data (all_tensors_to_one_file, as optimum saves graphs over 2 GB):
+ * each large initializer's bytes are appended to one file beside the model, in creation order
+ * with no padding, the moment the parameter is made. So a graph of any size is generated without
+ * holding its weights in memory, and the model file keeps only their offsets.
+ */
+export interface ExternalData {
+  /** File name next to model.onnx that the tensors point at: "model.onnx_data" (optimum), "weights.pb" (diffusers' script). */
   readonly location: string;
-  /** Tensors with fewer raw bytes than this stay inline (onnx's default is 1024). @default 1024 */
+  readonly sink: ByteSink;
+  /** Tensors with fewer raw bytes than this stay inline (onnx's and optimum's 1024). @default 1024 */
   readonly sizeThreshold?: number;
-}
-
-/** The serialized model and, when external data was asked for, the bytes of that file. */
-export interface SerializedModel {
-  readonly model: Uint8Array;
-  readonly externalData?: Uint8Array;
 }
 
 /** Accumulates one ONNX graph. */
@@ -71,6 +79,7 @@ export class GraphBuilder {
   readonly floatType: FloatType;
   private readonly graphName: string;
   private readonly parameters: ParameterSource;
+  private readonly externalData: ExternalData | undefined;
   private readonly nodes: NodeProto[] = [];
   private readonly initializers: TensorProto[] = [];
   private readonly inputs: ValueInfoProto[] = [];
@@ -89,6 +98,7 @@ export class GraphBuilder {
     this.floatType = options.floatType;
     this.graphName = options.name ?? "main_graph";
     this.parameters = options.parameters;
+    this.externalData = options.externalData;
   }
 
   /** Declares a graph input and returns its name. */
@@ -121,8 +131,8 @@ export class GraphBuilder {
    */
   param(name: string, shape: readonly number[], init: ParameterInit): string {
     this.claim(name);
-    const values = this.parameters(name, shape, init);
-    this.initializers.push(tensorProto(name, this.floatType, shape, values));
+    const tensor = tensorProto(name, this.floatType, shape, this.parameters(name, shape, init));
+    this.initializers.push(this.externalData ? moveToExternalData(tensor, this.externalData) : tensor);
     return name;
   }
 
@@ -181,16 +191,9 @@ export class GraphBuilder {
     return this.initializers.map((tensor) => tensor.name!);
   }
 
-  /** Serializes the model, optionally moving large initializers to an external data file. */
-  serialize(externalData?: ExternalDataOptions): SerializedModel {
-    const external = externalData ? moveToExternalData(this.initializers, externalData) : undefined;
-    const graph = {
-      name: this.graphName,
-      node: this.nodes,
-      initializer: external?.initializers ?? this.initializers,
-      input: this.inputs,
-      output: this.outputs,
-    };
+  /** The model file's bytes (large initializers already went to the external data file, if one was given). */
+  serialize(): Uint8Array {
+    const graph = { name: this.graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs };
     const model = onnx.ModelProto.create({
       irVersion: this.opset <= 14 ? 7 : 8,
       opsetImport: [{ domain: "", version: this.opset }],
@@ -198,8 +201,7 @@ export class GraphBuilder {
       producerVersion: "1",
       graph,
     });
-    const bytes = onnx.ModelProto.encode(model).finish();
-    return external ? { model: bytes, externalData: external.data } : { model: bytes };
+    return onnx.ModelProto.encode(model).finish();
   }
 
   private uniqueNodeName(opType: string): string {
@@ -269,23 +271,12 @@ function typedArray(type: TensorType, values: ArrayLike<number>): ArrayBufferVie
   }
 }
 
-/** onnx's `convert_model_to_external_data(all_tensors_to_one_file=True)`: append in order, no padding. */
-function moveToExternalData(
-  initializers: readonly TensorProto[],
-  options: ExternalDataOptions,
-): { initializers: TensorProto[]; data: Uint8Array } {
-  const threshold = options.sizeThreshold ?? 1024;
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  const moved = initializers.map((tensor) => {
-    const raw = tensor.rawData!;
-    if (raw.byteLength < threshold) return tensor;
-    chunks.push(raw);
-    const entry = { ...tensor, rawData: null, dataLocation: 1, externalData: externalEntries(options.location, offset, raw.byteLength) };
-    offset += raw.byteLength;
-    return entry;
-  });
-  return { initializers: moved, data: concatBytes(chunks, offset) };
+/** onnx's `convert_model_to_external_data` for one tensor: raw bytes to the sink, their place in the proto. */
+function moveToExternalData(tensor: TensorProto, external: ExternalData): TensorProto {
+  const raw = tensor.rawData!;
+  if (raw.byteLength < (external.sizeThreshold ?? 1024)) return tensor;
+  const offset = external.sink.append(raw);
+  return { ...tensor, rawData: null, dataLocation: 1, externalData: externalEntries(external.location, offset, raw.byteLength) };
 }
 
 function externalEntries(location: string, offset: number, length: number): onnxProto.onnx.IStringStringEntryProto[] {
@@ -294,14 +285,4 @@ function externalEntries(location: string, offset: number, length: number): onnx
     { key: "offset", value: String(offset) },
     { key: "length", value: String(length) },
   ];
-}
-
-function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }

@@ -1,0 +1,89 @@
+/**
+ * How much memory one batch of a job needs on top of the loaded weights, and the largest batch that
+ * fits in what the machine has free: a job is split into smaller batches, or refused before anything
+ * runs, instead of being killed halfway by the kernel's out-of-memory killer.
+ *
+ * The estimate follows where the memory goes at SD sizes. In the UNet, self-attention at full latent
+ * resolution dominates: each head holds a tokens × tokens score matrix (4096² at 512×512), and
+ * onnxruntime keeps about four of them live (scores, scaled scores, softmax, and the arena's slack);
+ * the rest of the UNet's activations grow with tokens only. The VAE decoder holds a few
+ * full-resolution feature maps of its widest block. The factors were measured on the sd15 preset
+ * with onnxruntime's CPU provider (bench/real-scale.ts: peak RSS while running minus after loading).
+ */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { UserFacingError } from "../../errors.ts";
+
+/** What the estimate reads from a model's configs and sessions. */
+export interface MemoryShape {
+  /** Attention heads of the UNet's first (full-resolution) block; 0 when that block has no attention. */
+  readonly fullResolutionHeads: number;
+  /** Channels of the UNet's first block (block_out_channels[0]). */
+  readonly unetChannels: number;
+  /** Channels of the VAE decoder's last, full-resolution block (block_out_channels[0]). */
+  readonly vaeChannels: number;
+  /** Image pixels per latent pixel. */
+  readonly vaeScaleFactor: number;
+  /** Bytes per activation value: 4 for fp32 exports, 2 for fp16. */
+  readonly elementBytes: number;
+}
+
+/** Live tokens × tokens matrices per head in one UNet attention (see the file comment). */
+const ATTENTION_MATRICES = 4;
+/** UNet activations other than attention scores, in first-block feature maps (tokens × channels). */
+const UNET_FEATURE_MAPS = 40;
+/** Full-resolution feature maps the VAE decoder holds per image. */
+const VAE_FEATURE_MAPS = 8;
+/** Left free for everything else (the tokenizer, JS heap, image encoding, other processes' growth). */
+const HEADROOM_BYTES = 512 * 2 ** 20;
+
+/**
+ * Bytes one batch needs beyond the weights: the UNet on `unetRows` rows (2 × samples with
+ * classifier-free guidance), plus the VAE decoding `samples` images, whose arenas both stay allocated.
+ */
+export function batchMemoryBytes(shape: MemoryShape, width: number, height: number, samples: number, guided: boolean): number {
+  const tokens = (width / shape.vaeScaleFactor) * (height / shape.vaeScaleFactor);
+  const unetRows = guided ? 2 * samples : samples;
+  const attention = ATTENTION_MATRICES * shape.fullResolutionHeads * tokens * tokens;
+  const features = UNET_FEATURE_MAPS * shape.unetChannels * tokens;
+  const vae = VAE_FEATURE_MAPS * shape.vaeChannels * width * height;
+  return (unetRows * (attention + features) + samples * vae) * shape.elementBytes;
+}
+
+/** Thrown before anything runs when even one sample per batch would not fit. */
+export class InsufficientMemoryError extends UserFacingError {
+  override readonly name = "InsufficientMemoryError";
+}
+
+/**
+ * The largest batch size up to `wanted` whose batch fits in `availableBytes`; throws
+ * InsufficientMemoryError when a single sample does not fit.
+ */
+export function fittingBatchSize(shape: MemoryShape, request: { width: number; height: number }, guided: boolean, wanted: number, availableBytes: number): number {
+  const budget = availableBytes - HEADROOM_BYTES;
+  const needs = (samples: number) => batchMemoryBytes(shape, request.width, request.height, samples, guided);
+  if (needs(1) > budget) {
+    throw new InsufficientMemoryError(
+      `A ${request.width}×${request.height} image needs about ${gigabytes(needs(1) + HEADROOM_BYTES)} of memory beyond the model's weights, ` +
+        `and ${gigabytes(availableBytes)} is available: use a smaller size, or free memory.`,
+    );
+  }
+  let fits = Math.max(1, wanted);
+  while (fits > 1 && needs(fits) > budget) fits--;
+  return fits;
+}
+
+/** Memory the kernel can give without swapping (MemAvailable; os.freemem() where /proc is absent). */
+export function availableMemoryBytes(): number {
+  try {
+    const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // Not Linux: fall through.
+  }
+  return os.freemem();
+}
+
+function gigabytes(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}

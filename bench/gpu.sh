@@ -25,7 +25,7 @@ provider_dir=$(echo node_modules/onnxruntime-node/bin/napi-v*/linux/x64)
 if [ ! -e "$provider_dir/libonnxruntime_providers_cuda.so" ]; then
   step "npm run setup:cuda"
   if ! npm run setup:cuda; then
-    echo "setup:cuda could not fetch onnxruntime's CUDA provider (it downloads from api.nuget.org)." >&2
+    echo "setup:cuda could not fetch onnxruntime's CUDA provider (its install script downloads it from NuGet, outside the npm registry)." >&2
     echo "Copy libonnxruntime_providers_{cuda,shared}.so of the same onnxruntime version into $provider_dir and rerun." >&2
     exit 1
   fi

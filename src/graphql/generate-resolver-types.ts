@@ -1,27 +1,17 @@
 /**
- * Generates the resolver types from schema.graphql with GraphQL Code Generator (its core and the
- * typescript + typescript-resolvers plugins, run in-process: no network, no CLI). Run by `npm ci`
- * (postinstall) and `npm test`, so a schema change a resolver does not follow fails `tsc`.
+ * Generates the resolver types from schema.graphql with GraphQL Code Generator (the typescript +
+ * typescript-resolvers plugins, run in-process by codegen.ts). Run by `npm ci` (postinstall) and
+ * `npm test`, so a schema change a resolver does not follow fails `tsc`.
  *
  *   node --import tsx src/graphql/generate-resolver-types.ts
  */
-import fs from "node:fs/promises";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { codegen } from "@graphql-codegen/core";
 import * as typescriptPlugin from "@graphql-codegen/typescript";
 import * as resolversPlugin from "@graphql-codegen/typescript-resolvers";
-import { buildSchema, parse, printSchema } from "graphql";
+import { generateFromSchema } from "./codegen.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const schemaFile = path.join(root, "schema.graphql");
-const outFile = path.join(root, "src/generated/graphql/resolvers.ts");
-
-const schema = buildSchema(await fs.readFile(schemaFile, "utf8"));
-const output = await codegen({
-  filename: outFile,
-  schema: parse(printSchema(schema)),
-  documents: [],
+await generateFromSchema({
+  outFile: "src/generated/graphql/resolvers.ts",
+  from: "schema.graphql by src/graphql/generate-resolver-types.ts",
   plugins: [{ typescript: {} }, { typescriptResolvers: {} }],
   pluginMap: { typescript: typescriptPlugin, typescriptResolvers: resolversPlugin },
   config: {
@@ -42,5 +32,3 @@ const output = await codegen({
     resolversNonOptionalTypename: { unionMember: true },
   },
 });
-await fs.mkdir(path.dirname(outFile), { recursive: true });
-await fs.writeFile(outFile, `// Generated from schema.graphql by src/graphql/generate-resolver-types.ts. Do not edit.\n${output}`);

@@ -6,11 +6,11 @@
  * version (onnxruntime warns so when it saves it), so both are part of the key.
  *
  * The key is a checksum of the model file's bytes (the graph, and for external data the offset and
- * length of every tensor) plus each external data file's name, size and modification time; hashing
+ * length of every tensor; read in chunks, as inline weights make the file as big as the model) plus each external data file's name, size and modification time; hashing
  * the 3.4 GB of weights themselves would cost more time than the cache saves.
  */
-import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, renameSync, statSync } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -46,10 +46,21 @@ export function cachedGraph(cacheDir: string, modelPath: string): CachedGraph {
   };
 }
 
+/** Feeds the file to the hash a chunk at a time: a model with inline weights may be gigabytes, never to be held in JavaScript. */
+function hashFile(hash: Hash, file: string): void {
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(file, "r");
+  try {
+    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) hash.update(chunk.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function graphKey(modelPath: string): string {
   const hash = createHash("sha256");
   hash.update(`onnxruntime-node ${ORT_VERSION} ${os.arch()} ${os.cpus()[0]?.model ?? ""}\0`);
-  hash.update(readFileSync(modelPath));
+  hashFile(hash, modelPath);
   const dir = path.dirname(modelPath);
   for (const name of readdirSync(dir).filter((entry) => !entry.endsWith(".onnx") && !entry.endsWith(".json")).sort()) {
     const stats = statSync(path.join(dir, name));

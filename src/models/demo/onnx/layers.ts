@@ -178,14 +178,18 @@ export interface AttentionOptions {
 
 /**
  * softmax(q·kᵀ·scale + mask)·v over [batch, seq, heads·headDim] projections, heads split and
- * merged with Reshape/Transpose (what F.scaled_dot_product_attention exports to at opset 14).
+ * merged with Reshape/Transpose. As torch exports F.scaled_dot_product_attention (torch/onnx/
+ * symbolic_opset14.py), q and kᵀ are each multiplied by √scale before their MatMul, so the
+ * [batch, heads, seq, seq] scores are never scaled as a whole: at 64×64 latents each such tensor
+ * is half a gigabyte per batch row, and a Mul after the MatMul would hold a third one.
  */
 export function multiHeadAttention(g: GraphBuilder, q: string, k: string, v: string, options: AttentionOptions): string {
   const { heads, headDim, mask } = options;
-  const scale = options.scale ?? 1 / Math.sqrt(headDim);
+  const rootScale = g.scalar(Math.sqrt(options.scale ?? 1 / Math.sqrt(headDim)));
   const splitHeads = (x: string, perm: number[]) =>
     g.op("Transpose", [g.op("Reshape", [x, g.int64s([0, 0, heads, headDim])])], { perm: attr.ints(perm) });
-  const scores = g.op("Mul", [g.op("MatMul", [splitHeads(q, [0, 2, 1, 3]), splitHeads(k, [0, 2, 3, 1])]), g.scalar(scale)]);
+  const scaled = (x: string, perm: number[]) => g.op("Mul", [splitHeads(x, perm), rootScale]);
+  const scores = g.op("MatMul", [scaled(q, [0, 2, 1, 3]), scaled(k, [0, 2, 3, 1])]);
   const masked = mask === undefined ? scores : g.op("Add", [scores, mask]);
   const probabilities = g.op("Softmax", [masked], { axis: attr.int(-1) });
   const context = g.op("MatMul", [probabilities, splitHeads(v, [0, 2, 1, 3])]);

@@ -16,8 +16,9 @@ import type { GenerationRequest } from "../src/inference/pipeline/generation-req
 import { generateSamples, type StepEvent } from "../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import type { JobEvent } from "../src/events/job-event.ts";
 import type { Logger } from "../src/log.ts";
-import { failAttempt, finishJob, heartbeat, startAttempt } from "../src/jobs/job-attempts.ts";
+import { failAttempt, finishJob, startAttempt } from "../src/jobs/job-attempts.ts";
 import type { JobPlatform } from "../src/jobs/job-platform.ts";
+import type { Heartbeats, TrackedJob } from "./heartbeats.ts";
 import type { ModelCache } from "./model-cache.ts";
 import { deletePendingObjects } from "../src/jobs/pending-objects.ts";
 import { storeSample } from "./store-sample.ts";
@@ -29,8 +30,6 @@ export interface WorkerSettings {
   batchSize: number;
   /** Claims of a job before it ends FAILED. */
   maxAttempts: number;
-  /** Seconds between heartbeats. */
-  heartbeatSeconds: number;
   /** Attach a small preview of the latents to every step event. */
   stepPreviews: boolean;
 }
@@ -40,6 +39,7 @@ export interface RunContext {
   settings: WorkerSettings;
   models: ModelCache;
   clip: () => Promise<ClipScorer>;
+  heartbeats: Heartbeats;
   log: Logger;
   /** When this worker last failed to reach the database (its recovery waits after an outage). */
   databaseTrouble: { lastAt: number };
@@ -71,19 +71,11 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
       if (event.type === "status" && event.status === "CANCELED") stop.abort(new AttemptStopped("canceled"));
     },
   });
-  const progress: AttemptProgress = { value: started.progress, stepsRun: 0 };
+  const beat = context.heartbeats.track(jobId, started.progress, () => stop.abort(new AttemptStopped("lost")));
+  const progress: AttemptProgress = { value: started.progress, stepsRun: 0, beat };
   // How many steps had run when the attempt was told to stop, to log how promptly it stopped.
   let stepsAtStop = 0;
   stop.signal.addEventListener("abort", () => (stepsAtStop = progress.stepsRun), { once: true });
-  const beat = setInterval(() => {
-    heartbeat(platform, jobId, settings.workerId, progress.value).then(
-      (stillOurs) => stillOurs || stop.abort(new AttemptStopped("lost")),
-      (error: unknown) => {
-        context.databaseTrouble.lastAt = Date.now();
-        log.warn("heartbeat failed; retrying at the next one", { jobId, error });
-      },
-    );
-  }, settings.heartbeatSeconds * 1000);
 
   log.info("job started", { jobId, attempt: started.attempts, model: started.modelName, samples: started.samples });
   try {
@@ -108,7 +100,7 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
       if (status) log.info(`job ${status === "QUEUED" ? "queued again" : status}`, { jobId });
     }
   } finally {
-    clearInterval(beat);
+    beat.end();
     unsubscribe();
     shutdown.removeEventListener("abort", onShutdown);
   }
@@ -118,6 +110,8 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
 interface AttemptProgress {
   value: number;
   stepsRun: number;
+  /** The job's heartbeat, which records the progress too. */
+  beat: TrackedJob;
 }
 
 async function makeImages(context: RunContext, jobId: string, signal: AbortSignal, progress: AttemptProgress): Promise<void> {
@@ -163,6 +157,7 @@ async function makeImages(context: RunContext, jobId: string, signal: AbortSigna
       sampleFractions.set(step.sampleIndex, step.step / step.totalSteps);
       progress.stepsRun++;
       const value = (progress.value = jobProgress());
+      progress.beat.progress(value);
       const preview = settings.stepPreviews && step.preview ? step.preview() : Promise.resolve(null);
       publish(preview.then((url) => ({ type: "step", jobId, sampleIndex: step.sampleIndex, step: step.step, totalSteps: step.totalSteps, progress: value, preview: url })));
     };

@@ -24,6 +24,7 @@ import type { Logger } from "../src/log.ts";
 import { ensureModel } from "../src/models/ensure-model.ts";
 import { parseModelReference } from "../src/models/model-reference.ts";
 import { createModelCache } from "./model-cache.ts";
+import { startHeartbeats } from "./heartbeats.ts";
 import { runJob, type RunContext } from "./run-job.ts";
 
 export interface RunningWorker {
@@ -75,17 +76,29 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
       throw error;
     }));
 
+  // Three beats per timeout: one lost beat never makes a live worker look dead.
+  const beatMs = (config.jobs.heartbeatTimeoutSeconds / 3) * 1000;
+  const databaseTrouble = { lastAt: 0 };
+  const heartbeats = startHeartbeats({
+    connectionString: platform.connectionString,
+    workerId,
+    intervalMs: beatMs,
+    onFailed: (message, jobId) => {
+      databaseTrouble.lastAt = Date.now();
+      log.warn("heartbeat failed; retrying at the next one", { jobId, error: message });
+    },
+  });
   const context: RunContext = {
     platform,
     models,
     clip: loadClip,
+    heartbeats,
     log,
-    databaseTrouble: { lastAt: 0 },
+    databaseTrouble,
     settings: {
       workerId,
       batchSize: config.models.batchSize,
       maxAttempts: config.jobs.maxAttempts,
-      heartbeatSeconds: config.jobs.heartbeatTimeoutSeconds / 3,
       stepPreviews: settings.stepPreviews,
     },
   };
@@ -137,7 +150,7 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
       (deleted) => deleted > 0 && log.info("deleted objects left without rows", { deleted }),
       (error: unknown) => log.warn("pending-object sweep failed; trying again", { error }),
     );
-  }, context.settings.heartbeatSeconds * 1000);
+  }, beatMs);
 
   const loops = Array.from({ length: settings.concurrency }, () => claimLoop());
   log.info("worker ready", { workerId, concurrency: settings.concurrency });
@@ -155,6 +168,7 @@ export async function startWorker(platform: JobPlatform, config: AtelierConfig, 
       }, settings.shutdownGraceSeconds * 1000);
       await Promise.all(loops);
       clearTimeout(grace);
+      await heartbeats.stop();
       await models.close();
       await clip?.then((scorer) => scorer.release(), () => {});
       log.info("worker stopped", { workerId });

@@ -6,10 +6,10 @@
  *                              │  └──(cancelJob)──▶ CANCELED ──finishJob: rank the images kept
  *                              └──failAttempt──▶ QUEUED again, or FAILED after the last attempt
  *
- * A RUNNING job whose worker stopped heartbeating (killed, machine lost) is failed the same way by
- * `recoverStaleJobs`, so another worker takes it up (and a job cancelled while such a worker ran it
- * is wrapped up there). Images are written once per (job, sample
- * index), so a job taken up again makes only the samples it lacks.
+ * A RUNNING job whose worker stopped heartbeating (killed, machine lost; workers/heartbeat-thread.ts
+ * beats) is failed the same way by `recoverStaleJobs`, so another worker takes it up (and a job
+ * cancelled while such a worker ran it is wrapped up there). Images are written once per (job,
+ * sample index), so a job taken up again makes only the samples it lacks.
  */
 import { rankByScore } from "../inference/clip/rank-by-score.ts";
 import type { Db } from "../db/prisma.ts";
@@ -37,14 +37,6 @@ export async function startAttempt(platform: JobPlatform, jobId: string, workerI
     await platform.events.publish({ type: "status", jobId, status: "RUNNING", progress: started.progress, errorMessage: null }, tx);
     return started;
   });
-}
-
-/** Records that the worker still runs the job. Returns false when the job is no longer its own (cancelled, or taken up elsewhere). */
-export async function heartbeat(platform: JobPlatform, jobId: string, workerId: string, progress: number): Promise<boolean> {
-  const updated = await platform.prisma.$executeRaw`
-    UPDATE "Job" SET "heartbeatAt" = now(), progress = GREATEST(progress, ${progress})
-    WHERE id = ${jobId}::uuid AND "workerId" = ${workerId} AND status = 'RUNNING'`;
-  return updated > 0;
 }
 
 /**

@@ -13,6 +13,8 @@ import { UserFacingError } from "../errors.ts";
 
 export interface JobPlatform {
   prisma: PrismaClient;
+  /** The database's URL, for the one part that needs a connection of its own: the worker's heartbeat thread. */
+  connectionString: string;
   queue: JobQueue;
   events: EventBus;
   store: ImageStore;

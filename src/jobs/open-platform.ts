@@ -33,6 +33,7 @@ export async function openPlatform(config: AtelierConfig, database: Database, lo
   let closing: Promise<void> | undefined;
   return {
     prisma: database.prisma,
+    connectionString: database.connectionString,
     queue,
     events,
     store,

@@ -49,8 +49,9 @@ const VARIANTS: Record<string, Variant> = {
   "opt-extended": { tuning: { graphOptimizationLevel: "extended" } },
   "threads-1": { intraOpThreads: 1 },
   "parallel-inter-2": { interOpThreads: 2, tuning: { executionMode: "parallel" } },
+  // onnxruntime's default, which Atelier turns off on the CPU (src/inference/ort/runtime.ts).
+  "mem-pattern": { tuning: { enableMemPattern: true } },
   "no-arena": { tuning: { enableCpuMemArena: false } },
-  "no-mem-pattern": { tuning: { enableMemPattern: false } },
   "free-dims": { tuning: { freeDimensionOverrides: { batch_size: 2, height: 64, width: 64, sequence_length: 77, steps: 1 } } },
   fp16: { fp16: true },
   "cache-write": {

@@ -73,14 +73,20 @@ export interface ModelSession {
 
 export async function createModelSession(path: string, options: RuntimeOptions = {}): Promise<ModelSession> {
   const providers = options.executionProviders ?? ["cpu"];
+  const onCpu = providers.every((provider) => provider === "cpu");
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [...providers],
     intraOpNumThreads: options.intraOpThreads ?? 0,
     interOpNumThreads: options.interOpThreads ?? 0,
     graphOptimizationLevel: "all",
+    // No memory pattern on the CPU: the pattern allocates one block for all of a run's planned
+    // buffers, which at SD 1.5 size holds several 4096 × 4096 attention-score tensors at once. Without
+    // it the 512×512 UNet run peaked at 5.9 GB instead of 8.2 GB and was no slower (bench/RESULTS.md).
+    // The arena stays: without it every run faults in fresh pages for those tensors, and was slower.
+    ...(onCpu && { enableMemPattern: false }),
     ...options.tuning,
   };
-  const cacheable = options.optimizedGraphCache !== undefined && providers.every((provider) => provider === "cpu") && !options.tuning;
+  const cacheable = options.optimizedGraphCache !== undefined && onCpu && !options.tuning;
   const session = cacheable ? await createCachedSession(path, sessionOptions, options.optimizedGraphCache!) : await ort.InferenceSession.create(path, sessionOptions);
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);

@@ -4,6 +4,7 @@
  * API spells it), the value and what is allowed, before anything is written.
  */
 import { SCHEDULER_NAMES, type GenerationRequest } from "../inference/pipeline/generation-request.ts";
+import { gigabytes, leastJobMemoryBytes, type ModelMemory } from "../inference/pipeline/memory-budget.ts";
 import type { SchedulerName } from "../inference/schedulers/scheduler.ts";
 import { UserFacingError } from "../errors.ts";
 
@@ -17,9 +18,9 @@ export interface JobLimits {
   side: number;
   /** Most pixels in one image, in millions (width × height ≤ megapixels × 2^20). */
   megapixels: number;
+  /** Memory a worker has for a model and one sample's batch (CPU provider): jobs that need more are refused. */
+  workerMemoryBytes: number;
 }
-
-export const DEFAULT_JOB_LIMITS: JobLimits = { promptCharacters: 2000, samples: 16, steps: 150, guidanceScale: 30, side: 2048, megapixels: 4 };
 
 /** The smallest side a job may ask for, whatever the model. */
 const MIN_SIDE = 64;
@@ -54,6 +55,8 @@ export interface ModelRules {
   sizeMultiple: number;
   schedulers: readonly SchedulerName[];
   defaults: { steps: number; guidanceScale: number; width: number; height: number; scheduler: SchedulerName };
+  /** What a job of this model needs in host memory; undefined when it runs on a GPU (not estimated). */
+  memory?: ModelMemory | undefined;
 }
 
 export interface ParameterProblem {
@@ -112,6 +115,8 @@ export function checkJobParameters(
   if (problems.every((p) => p.parameter !== "width" && p.parameter !== "height") && width * height > maxPixels) {
     problem("width", `${width}x${height}`, `width × height must be at most ${limits.megapixels} megapixels (${maxPixels} pixels), got ${width * height}`);
   }
+  const guidanceScale = input.guidanceScale ?? model.defaults.guidanceScale;
+  if (problems.length === 0) problem("width", `${width}x${height}`, memoryRule(width, height, guidanceScale, model, limits));
   const scheduler = input.scheduler ?? model.defaults.scheduler;
   problem("scheduler", scheduler, (model.schedulers as readonly string[]).includes(scheduler) ? undefined : `must be one of ${model.schedulers.join(", ")}`);
   if (problems.length > 0) throw new JobParametersError(problems);
@@ -121,7 +126,7 @@ export function checkJobParameters(
     samples,
     seed,
     steps: input.steps ?? model.defaults.steps,
-    guidanceScale: input.guidanceScale ?? model.defaults.guidanceScale,
+    guidanceScale,
     width,
     height,
     scheduler: scheduler as SchedulerName,
@@ -143,6 +148,21 @@ function numberRule(value: number, min: number, max: number): string | undefined
 
 function wholeRule(value: number, min: number, max: number): string | undefined {
   return Number.isInteger(value) && value >= min && value <= max ? undefined : `must be a whole number between ${min} and ${max}`;
+}
+
+/**
+ * Whether a worker can hold the model and one sample at this size (larger jobs are split into
+ * batches that fit by the worker; a single sample cannot be split). Guidance doubles the UNet batch.
+ */
+function memoryRule(width: number, height: number, guidanceScale: number, model: ModelRules, limits: JobLimits): string | undefined {
+  if (!model.memory) return undefined;
+  const needs = leastJobMemoryBytes(model.memory, { width, height }, guidanceScale > 1);
+  if (needs <= limits.workerMemoryBytes) return undefined;
+  return (
+    `a ${width}×${height} image with model ${model.name} needs about ${gigabytes(needs)} of memory ` +
+    `(${gigabytes(model.memory.weightBytes)} of weights, the rest to denoise one sample), more than a worker has ` +
+    `(${gigabytes(limits.workerMemoryBytes)}, ATELIER_WORKER_MEMORY_GB): ask for a smaller size`
+  );
 }
 
 function sideRule(value: number, model: ModelRules, limits: JobLimits): string | undefined {

@@ -1,7 +1,7 @@
 /**
  * The Stable Diffusion models jobs can name: the configured one (ATELIER_SD_MODEL), the demo models
  * and pulled hub repos that are on disk. The API checks jobs against a model's rules (sizes,
- * defaults) and counts prompt tokens with its tokenizer, all read from the folder's config files
+ * defaults, memory) and counts prompt tokens with its tokenizer, all read from the folder's files
  * without opening an onnxruntime session; the worker resolves a job's model name to its folder here.
  */
 import { existsSync } from "node:fs";
@@ -33,13 +33,16 @@ export interface ModelCatalog {
 }
 
 export function createModelCatalog(config: ModelsConfig): ModelCatalog {
+  // Only the CPU provider's activations are in host memory, where the estimate applies.
+  const onCpu = (config.runtime.executionProviders ?? ["cpu"])[0] === "cpu";
   const described = new Map<string, Promise<CatalogModel>>();
   const describe = (name: string, dir: string, demo: boolean) => {
     let model = described.get(dir);
     if (!model) {
       model = (async () => {
         const [layout, tokenizer] = await Promise.all([describeStableDiffusion(dir), ClipTokenizer.fromFolder(path.join(dir, "tokenizer"))]);
-        return { name, dir, demo, tokenizer, sizeMultiple: layout.sizeMultiple, defaults: layout.defaults, schedulers: ALL_SCHEDULERS };
+        const memory = onCpu ? layout.memory : undefined;
+        return { name, dir, demo, tokenizer, sizeMultiple: layout.sizeMultiple, defaults: layout.defaults, schedulers: ALL_SCHEDULERS, memory };
       })();
       // A folder that fails to read now may be fixed later: do not remember the failure.
       model.catch(() => described.delete(dir));

@@ -7,7 +7,7 @@
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadStableDiffusion } from "../../src/inference/models/stable-diffusion-model.ts";
+import { describeStableDiffusion, loadStableDiffusion } from "../../src/inference/models/stable-diffusion-model.ts";
 import type { GenerationRequest } from "../../src/inference/pipeline/generation-request.ts";
 import { generate } from "../../src/inference/pipeline/stable-diffusion-pipeline.ts";
 import { ClipTokenizer } from "../../src/inference/tokenizer/clip-tokenizer.ts";
@@ -77,6 +77,11 @@ describe.each(["float32", "float16"] as const)("tiny preset, %s, UNet weights in
 
     const [fromInline, fromExternal] = [await pixelsOf(inline), await pixelsOf(external)];
     fromExternal.forEach((image, i) => expect(image.equals(fromInline[i]!), `sample ${i}`).toBe(true));
+
+    // The memory estimate at submission counts the external weights: the two folders weigh the same.
+    const [inlineBytes, externalBytes] = await Promise.all([inline, external].map(async (dir) => (await describeStableDiffusion(dir)).memory.weightBytes));
+    expect(externalBytes!).toBeGreaterThan(expectedOffset);
+    expect(Math.abs(externalBytes! - inlineBytes!) / inlineBytes!).toBeLessThan(0.01);
   });
 });
 

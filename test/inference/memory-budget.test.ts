@@ -14,9 +14,9 @@ const SD15: MemoryShape = { fullResolutionHeads: 8, unetChannels: 320, vaeChanne
 const GiB = 2 ** 30;
 
 describe("batchMemoryBytes", () => {
-  it("gives SD 1.5 at 512×512 with guidance about 5.4 GiB for one sample, half that in fp16, and grows with the batch", () => {
+  it("gives SD 1.5 at 512×512 with guidance about 3.4 GiB for one sample, half that in fp16, and grows with the batch", () => {
     const one = batchMemoryBytes(SD15, 512, 512, 1, true);
-    expect(one / GiB).toBeCloseTo(5.39, 2);
+    expect(one / GiB).toBeCloseTo(3.39, 2);
     expect(batchMemoryBytes({ ...SD15, elementBytes: 2 }, 512, 512, 1, true)).toBe(one / 2);
     expect(batchMemoryBytes(SD15, 512, 512, 4, true)).toBe(4 * one);
     expect(batchMemoryBytes(SD15, 512, 512, 1, false)).toBeLessThan(one);
@@ -31,7 +31,7 @@ describe("fittingBatchSize", () => {
   });
   it("refuses a sample that cannot fit, saying what it needs and what is free", () => {
     expect(() => fittingBatchSize(SD15, { width: 1024, height: 1024 }, true, 1, 16 * GiB)).toThrow(InsufficientMemoryError);
-    expect(() => fittingBatchSize(SD15, { width: 1024, height: 1024 }, true, 1, 16 * GiB)).toThrow(/1024×1024 image needs about 7\d\.\d GiB .* and 16\.0 GiB is available/);
+    expect(() => fittingBatchSize(SD15, { width: 1024, height: 1024 }, true, 1, 16 * GiB)).toThrow(/1024×1024 image needs about 3\d\.\d GiB .* and 16\.0 GiB is available/);
   });
 });
 

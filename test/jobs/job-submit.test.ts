@@ -13,7 +13,8 @@ import { startTestPlatform, type TestPlatform } from "../support/job-platform.ts
 let test: TestPlatform;
 
 beforeAll(async () => {
-  test = await startTestPlatform({ settings: { ATELIER_MAX_SAMPLES: "8", ATELIER_MAX_MEGAPIXELS: "1" } });
+  // 1 GiB of worker memory: demo-sd-tiny fits at 64×64 (about 0.5 GiB with its weights), not at 512×512.
+  test = await startTestPlatform({ settings: { ATELIER_MAX_SAMPLES: "8", ATELIER_MAX_MEGAPIXELS: "1", ATELIER_WORKER_MEMORY_GB: "1" } });
 });
 afterAll(() => test?.stop());
 
@@ -44,6 +45,11 @@ describe("submitJob refuses parameters outside the limits, writing nothing", () 
     ["a height under 64", { height: 32 }, /height=32: must be a multiple of 16 between 64 and 2048/],
     ["a side over 2048", { width: 2064 }, /width=2064: must be a multiple of 16 between 64 and 2048/],
     ["over ATELIER_MAX_MEGAPIXELS", { width: 1024, height: 1040 }, /width="1024x1040": width × height must be at most 1 megapixels \(1048576 pixels\), got 1064960/],
+    [
+      "a size whose one sample needs more memory than a worker has",
+      { width: 512, height: 512 },
+      /width="512x512": a 512×512 image with model demo-sd-tiny needs about 1\.\d GiB of memory \(0\.0 GiB of weights, the rest to denoise one sample\), more than a worker has \(1\.0 GiB, ATELIER_WORKER_MEMORY_GB\): ask for a smaller size/,
+    ],
     ["a negative seed", { seed: -1 }, /seed=-1: must be a whole number between 0 and 9007199254740991/],
     ["a seed past 2^53 - 1", { seed: 2 ** 53 }, /seed=9007199254740992: must be a whole number/],
     ["a seed whose last sample passes 2^53 - 1", { seed: Number.MAX_SAFE_INTEGER }, /seed=9007199254740991: plus samples - 1 must be at most/],

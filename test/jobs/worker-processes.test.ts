@@ -85,7 +85,8 @@ describe("two worker processes", () => {
     expect(startedBy).toEqual(jobs.map(() => 1));
     expect(workers.slice(0, 2).every((cli) => /job started/.test(cli.output()))).toBe(true);
     await expectStoreMatchesRows(test);
-  });
+    // 24 samples across three worker processes: about 35 s alone, more beside the suite's other files on 2 cores.
+  }, 180_000);
 });
 
 describe("a job cancelled after its worker was SIGKILLed", () => {

@@ -16,7 +16,7 @@ import { createVaeDecoder, createVaeEncoder, type VaeDecoder, type VaeEncoder } 
 import { defaultSchedulerName } from "./default-scheduler.ts";
 import { parsePythonJson } from "./python-json.ts";
 import type { SchedulerName } from "../schedulers/scheduler.ts";
-import type { MemoryShape } from "../pipeline/memory-budget.ts";
+import type { MemoryShape, ModelMemory } from "../pipeline/memory-budget.ts";
 import { UserFacingError } from "../../errors.ts";
 
 /** Component → model file, relative to the folder. The VAE encoder is only needed for image-to-image. */
@@ -26,6 +26,11 @@ const MODEL_FILES = {
   vae_decoder: "vae_decoder/model.onnx",
   vae_encoder: "vae_encoder/model.onnx",
 } as const;
+/**
+ * Bytes per activation value on the CPU provider, 4 even for fp16 exports: onnxruntime's CPU provider
+ * runs their heavy operators in fp32 (bench/RESULTS.md: the fp16 sd15 preset peaked as high as fp32).
+ */
+const CPU_ELEMENT_BYTES = 4;
 const REQUIRED_FILES = ["model_index.json", "scheduler/scheduler_config.json", MODEL_FILES.text_encoder, MODEL_FILES.unet, MODEL_FILES.vae_decoder];
 
 /**
@@ -101,16 +106,13 @@ export async function loadStableDiffusion(dir: string, runtime: RuntimeOptions =
   }
   const layout = describeLayout(configs);
   const onCpu = (runtime.executionProviders ?? ["cpu"])[0] === "cpu";
-  // 4 bytes even for fp16 exports: onnxruntime's CPU provider runs their heavy operators in fp32
-  // (bench/RESULTS.md: the fp16 sd15 preset peaked at 9.8 GB while running, as fp32 does).
-  const elementBytes = 4;
   return {
     dir,
     tokenizer,
     ...components.wrappers,
     schedulerConfig: configs.scheduler,
     ...layout,
-    memoryShape: onCpu ? memoryShape(configs, layout.vaeScaleFactor, elementBytes) : undefined,
+    memoryShape: onCpu ? memoryShape(configs, layout.vaeScaleFactor, CPU_ELEMENT_BYTES) : undefined,
     release: () => releaseAll(sessions),
   };
 }
@@ -133,9 +135,27 @@ function bindComponents(sessions: Sessions) {
 
 export type StableDiffusionLayout = ReturnType<typeof describeLayout>;
 
-/** What a folder's configs say about sizes, scales and defaults, without opening a session (enough to check a job). */
-export async function describeStableDiffusion(dir: string): Promise<StableDiffusionLayout> {
-  return describeLayout(await readConfigs(dir));
+/**
+ * What a folder's configs say about sizes, scales and defaults, and what its jobs need in host
+ * memory on the CPU provider, without opening a session (enough to check a job).
+ */
+export async function describeStableDiffusion(dir: string): Promise<StableDiffusionLayout & { memory: ModelMemory }> {
+  const [configs, weightBytes] = await Promise.all([readConfigs(dir), componentBytes(dir)]);
+  const layout = describeLayout(configs);
+  return { ...layout, memory: { shape: memoryShape(configs, layout.vaeScaleFactor, CPU_ELEMENT_BYTES), weightBytes } };
+}
+
+/** Bytes of every file in the component folders a worker loads: graphs, external weights, configs. */
+async function componentBytes(dir: string): Promise<number> {
+  const folders = Object.values(MODEL_FILES).filter((file) => existsSync(path.join(dir, file))).map((file) => path.join(dir, path.dirname(file)));
+  const sizes = await Promise.all(
+    folders.map(async (folder) => {
+      // stat, not the directory entry: a hub cache's snapshot files are links to its blobs.
+      const files = await Promise.all((await fs.readdir(folder)).map((name) => fs.stat(path.join(folder, name))));
+      return files.reduce((sum, file) => sum + (file.isFile() ? file.size : 0), 0);
+    }),
+  );
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Sizes and scales from the component configs, with diffusers' ONNX-pipeline fallbacks when a folder has none. */

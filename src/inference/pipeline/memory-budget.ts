@@ -5,7 +5,8 @@
  *
  * The estimate follows where the memory goes at SD sizes. In the UNet, self-attention at full latent
  * resolution dominates: each head holds a tokens × tokens score matrix (4096² at 512×512), and
- * onnxruntime keeps about four of them live (scores, scaled scores, softmax, and the arena's slack);
+ * two of them are live at once (the MatMul's scores and the Softmax of them; exports scale q and k
+ * before the MatMul, and Atelier turns onnxruntime's memory pattern off, which held more at once);
  * the rest of the UNet's activations grow with tokens only. The VAE decoder holds a few
  * full-resolution feature maps of its widest block. The factors were measured on the sd15 preset
  * with onnxruntime's CPU provider (bench/real-scale.ts: peak RSS while running minus after loading).
@@ -29,7 +30,7 @@ export interface MemoryShape {
 }
 
 /** Live tokens × tokens matrices per head in one UNet attention (see the file comment). */
-const ATTENTION_MATRICES = 4;
+const ATTENTION_MATRICES = 2;
 /** UNet activations other than attention scores, in first-block feature maps (tokens × channels). */
 const UNET_FEATURE_MAPS = 40;
 /** Full-resolution feature maps the VAE decoder holds per image. */
@@ -48,6 +49,21 @@ export function batchMemoryBytes(shape: MemoryShape, width: number, height: numb
   const features = UNET_FEATURE_MAPS * shape.unetChannels * tokens;
   const vae = VAE_FEATURE_MAPS * shape.vaeChannels * width * height;
   return (unetRows * (attention + features) + samples * vae) * shape.elementBytes;
+}
+
+/** What the estimate of a whole job reads: the batch's shape and the weights a worker loads. */
+export interface ModelMemory {
+  readonly shape: MemoryShape;
+  /** Bytes of the model's ONNX files (graphs and external weights) that a worker loads. */
+  readonly weightBytes: number;
+}
+
+/**
+ * The least memory a worker needs to run a job at all: the model's weights, a batch of one sample,
+ * and the headroom. Jobs that need more are refused when submitted (src/jobs/job-limits.ts).
+ */
+export function leastJobMemoryBytes(memory: ModelMemory, request: { width: number; height: number }, guided: boolean): number {
+  return memory.weightBytes + batchMemoryBytes(memory.shape, request.width, request.height, 1, guided) + HEADROOM_BYTES;
 }
 
 /** Thrown before anything runs when even one sample per batch would not fit. */
@@ -84,6 +100,7 @@ export function availableMemoryBytes(): number {
   return os.freemem();
 }
 
-function gigabytes(bytes: number): string {
+/** "5.4 GiB", for messages. */
+export function gigabytes(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }

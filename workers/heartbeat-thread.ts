@@ -9,9 +9,10 @@
  * stops heartbeating.
  *
  * Messages in: `{ kind: "track", jobId, progress }`, `{ kind: "progress", jobId, progress }`,
- * `{ kind: "untrack", jobId }`, `{ kind: "stop" }`. Messages out: `{ kind: "lost", jobId }` when
- * the job is no longer this worker's (cancelled, or taken up elsewhere), `{ kind: "failed", jobId,
- * message }` when the database could not be reached (the next beat tries again), `{ kind: "stopped" }`.
+ * `{ kind: "untrack", jobId }`, `{ kind: "stop" }`. Messages out: `{ kind: "lost", jobId, why }`
+ * when the job is no longer running here (why: "canceled" while this worker still holds it, "lost"
+ * when another worker took it up), `{ kind: "failed", jobId, message }` when the database could not
+ * be reached (the next beat tries again), `{ kind: "stopped" }`.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import pg from "pg";
@@ -27,12 +28,21 @@ export type ToHeartbeatThread =
   | { kind: "untrack"; jobId: string }
   | { kind: "stop" };
 
-export type FromHeartbeatThread = { kind: "lost"; jobId: string } | { kind: "failed"; jobId: string; message: string } | { kind: "stopped" };
+export type FromHeartbeatThread =
+  | { kind: "lost"; jobId: string; why: "canceled" | "lost" }
+  | { kind: "failed"; jobId: string; message: string }
+  | { kind: "stopped" };
 
-// The database's clock stamps heartbeats: workers on other machines compare them.
+// The database's clock stamps heartbeats: workers on other machines compare them. A beat that
+// updates nothing says why: a job cancelled while this worker holds it is still this worker's to
+// wrap up (rank what it kept), which a job another worker took up is not.
 const HEARTBEAT = `
-  UPDATE "Job" SET "heartbeatAt" = now(), progress = GREATEST(progress, $3)
-  WHERE id = $1::uuid AND "workerId" = $2 AND status = 'RUNNING'`;
+  WITH beat AS (
+    UPDATE "Job" SET "heartbeatAt" = now(), progress = GREATEST(progress, $3)
+    WHERE id = $1::uuid AND "workerId" = $2 AND status = 'RUNNING'
+    RETURNING id)
+  SELECT EXISTS (SELECT FROM beat) AS beaten,
+         EXISTS (SELECT FROM "Job" WHERE id = $1::uuid AND "workerId" = $2 AND status = 'CANCELED') AS canceled`;
 
 const { connectionString, workerId, intervalMs } = workerData as HeartbeatThreadData;
 const port = parentPort!;
@@ -55,11 +65,12 @@ async function beat(jobId: string): Promise<void> {
   const progress = jobs.get(jobId);
   if (progress === undefined) return;
   try {
-    const result = await (await connection()).query(HEARTBEAT, [jobId, workerId, progress]);
+    const result = await (await connection()).query<{ beaten: boolean; canceled: boolean }>(HEARTBEAT, [jobId, workerId, progress]);
+    const { beaten, canceled } = result.rows[0]!;
     // Untracked meanwhile: the attempt ended and may have cleared workerId itself.
-    if (result.rowCount === 0 && jobs.has(jobId)) {
+    if (!beaten && jobs.has(jobId)) {
       jobs.delete(jobId);
-      send({ kind: "lost", jobId });
+      send({ kind: "lost", jobId, why: canceled ? "canceled" : "lost" });
     }
   } catch (error) {
     const broken = client;

@@ -29,9 +29,9 @@ export interface TrackedJob {
 export interface Heartbeats {
   /**
    * Beats for `jobId` from now on, starting at `progress`; `onLost` is called once if a beat finds
-   * the job is no longer this worker's (cancelled, or taken up elsewhere).
+   * the job no longer running here: "canceled" (still this worker's to wrap up) or "lost" (taken up elsewhere).
    */
-  track(jobId: string, progress: number, onLost: () => void): TrackedJob;
+  track(jobId: string, progress: number, onLost: (why: "canceled" | "lost") => void): TrackedJob;
   stop(): Promise<void>;
 }
 
@@ -54,9 +54,9 @@ export function startHeartbeats(options: HeartbeatOptions): Heartbeats {
   const send = (message: ToHeartbeatThread) => thread.postMessage(message);
   let stopped: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => thread.once("exit", () => resolve()));
-  const lostCallbacks = new Map<string, () => void>();
+  const lostCallbacks = new Map<string, (why: "canceled" | "lost") => void>();
   thread.on("message", (message: FromHeartbeatThread) => {
-    if (message.kind === "lost") lostCallbacks.get(message.jobId)?.();
+    if (message.kind === "lost") lostCallbacks.get(message.jobId)?.(message.why);
     else if (message.kind === "failed") options.onFailed(message.message, message.jobId);
   });
   thread.on("error", (error) => options.onFailed(`the heartbeat thread failed: ${error.message}`));

@@ -71,7 +71,7 @@ export async function runJob(context: RunContext, jobId: string, shutdown: Abort
       if (event.type === "status" && event.status === "CANCELED") stop.abort(new AttemptStopped("canceled"));
     },
   });
-  const beat = context.heartbeats.track(jobId, started.progress, () => stop.abort(new AttemptStopped("lost")));
+  const beat = context.heartbeats.track(jobId, started.progress, (why) => stop.abort(new AttemptStopped(why)));
   const progress: AttemptProgress = { value: started.progress, stepsRun: 0, beat };
   // How many steps had run when the attempt was told to stop, to log how promptly it stopped.
   let stepsAtStop = 0;

@@ -15,6 +15,7 @@ const INTERVAL_MS = 200;
 let test: TestPlatform;
 let heartbeats: Heartbeats;
 const lost: string[] = [];
+const whys: string[] = [];
 const failures: string[] = [];
 
 beforeAll(async () => {
@@ -85,14 +86,24 @@ describe("heartbeats", () => {
     expect((await row(jobId)).heartbeatAt!.getTime()).toBe(ended);
   });
 
+  it("report a job cancelled while this worker holds it as cancelled, not lost", async () => {
+    const jobId = await runningJob();
+    const job = heartbeats.track(jobId, 0, (why) => (lost.push(jobId), whys.push(why)));
+    await test.platform.prisma.job.update({ where: { id: jobId }, data: { status: "CANCELED" } });
+    await expect.poll(() => lost, { timeout: 5000 }).toContain(jobId);
+    expect(whys.at(-1)).toBe("canceled");
+    job.end();
+  });
+
   it("report a job that another worker took over, once", async () => {
     const jobId = await runningJob();
-    const job = heartbeats.track(jobId, 0, () => lost.push(jobId));
+    const job = heartbeats.track(jobId, 0, (why) => (lost.push(jobId), whys.push(why)));
     await test.platform.prisma.job.update({ where: { id: jobId }, data: { workerId: "another-worker" } });
     await expect.poll(() => lost, { timeout: 5000 }).toContain(jobId);
     job.progress(0.5);
     await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
     expect(lost.filter((id) => id === jobId)).toHaveLength(1);
+    expect(whys.at(-1)).toBe("lost");
     job.end();
   });
 });

@@ -6,7 +6,7 @@
  * during a job, and the job still finishes.
  */
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
 import { cancelJob } from "../../src/jobs/cancel-job.ts";
 import { submitJob } from "../../src/jobs/submit-job.ts";
@@ -15,6 +15,10 @@ import { startCli, type CliProcess } from "../support/cli-process.ts";
 import { freePort } from "../support/free-port.ts";
 import { collectEvents, startTestPlatform, type TestPlatform } from "../support/job-platform.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
+
+// Each test runs real worker processes through dozens of UNet steps: 25-35 s alone, past vitest's
+// 60 s default beside the suite's other files on 2 cores (seen in fresh-clone CI).
+vi.setConfig({ testTimeout: 180_000 });
 
 const processes: CliProcess[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -85,8 +89,7 @@ describe("two worker processes", () => {
     expect(startedBy).toEqual(jobs.map(() => 1));
     expect(workers.slice(0, 2).every((cli) => /job started/.test(cli.output()))).toBe(true);
     await expectStoreMatchesRows(test);
-    // 24 samples across three worker processes: about 35 s alone, more beside the suite's other files on 2 cores.
-  }, 180_000);
+  });
 });
 
 describe("a job cancelled after its worker was SIGKILLed", () => {

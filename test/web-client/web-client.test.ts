@@ -75,7 +75,10 @@ describe.skipIf(chromiumMissing)("the web client", () => {
     await captureView(page, "create");
 
     await page.getByRole("button", { name: "Generate" }).click();
-    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    // On the job's page, or else what the Create view says instead (its alert, the button's state).
+    const where = async () =>
+      /\/jobs\/[0-9a-f-]{36}$/.test(page.url()) ? "the job's page" : `still on ${page.url()}: ${(await page.locator(".submit-row").textContent()) ?? ""}`;
+    await expect.poll(where, { timeout: 60_000 }).toBe("the job's page");
     await waitUntilRunning();
     await page.getByText("Finished in").waitFor({ timeout: 60_000 });
 

@@ -40,11 +40,14 @@ interface Variant {
   fp16?: boolean;
   /** A model file other than the folder's unet/model.onnx. */
   modelFile?: string;
+  /** Attention as exported, not sliced (src/inference/ort/sliced-attention.ts). */
+  unsliced?: boolean;
 }
 
 /** Session option sets compared on the UNet; `default` is what Atelier uses. */
 const VARIANTS: Record<string, Variant> = {
   default: {},
+  unsliced: { unsliced: true },
   "opt-basic": { tuning: { graphOptimizationLevel: "basic" } },
   "opt-extended": { tuning: { graphOptimizationLevel: "extended" } },
   "threads-1": { intraOpThreads: 1 },
@@ -109,6 +112,7 @@ async function unetVariant(name: string, runs: number): Promise<Record<string, u
     ...(variant.intraOpThreads !== undefined && { intraOpThreads: variant.intraOpThreads }),
     ...(variant.interOpThreads !== undefined && { interOpThreads: variant.interOpThreads }),
     ...(variant.tuning && { tuning: variant.tuning }),
+    sliceAttention: !variant.unsliced,
   });
   const loadSeconds = seconds(started);
   const afterLoad = memory();
@@ -142,11 +146,19 @@ async function wholeImage(steps: number): Promise<Record<string, unknown>> {
   resetPeak();
   const imageStarted = performance.now();
   const request = { prompt: "a photo of a cat", negativePrompt: "", samples: 1, seed: 0, steps, guidanceScale: 7.5, width: 512, height: 512, scheduler: "EULER" as const };
-  const [sample] = await generate(model, request);
+  // The peak of the denoising loop is read after its last step; what follows it is the VAE decoder's.
+  let denoisePeakGb = Number.NaN;
+  const onStep = (event: { step: number; totalSteps: number }) => {
+    if (event.step < event.totalSteps) return;
+    denoisePeakGb = memory().peakGb;
+    resetPeak();
+  };
+  const [sample] = await generate(model, request, { onStep });
   const imageSeconds = seconds(imageStarted);
-  const afterRun = memory();
+  const decodePeakGb = memory().peakGb;
   await model.release();
-  return { loadSeconds, loadPeakGb: afterLoad.peakGb, loadRssGb: afterLoad.rssGb, imageSeconds, parts: sample!.timingsMs, runPeakGb: afterRun.peakGb };
+  const runPeakGb = Math.max(denoisePeakGb, decodePeakGb);
+  return { loadSeconds, loadPeakGb: afterLoad.peakGb, loadRssGb: afterLoad.rssGb, imageSeconds, parts: sample!.timingsMs, runPeakGb, denoisePeakGb, decodePeakGb };
 }
 
 /** Runs this script as a child for one measurement and returns its JSON line. */
@@ -219,7 +231,7 @@ async function main(): Promise<void> {
       ],
     ),
   );
-  console.log(`\nAtelier whole image: parts ${JSON.stringify(image["parts"])}; peak RSS ${fixed(image["loadPeakGb"])} GB loading, ${fixed(image["runPeakGb"])} GB running`);
+  console.log(`\nAtelier whole image: parts ${JSON.stringify(image["parts"])}; peak RSS ${fixed(image["loadPeakGb"])} GB loading, ${fixed(image["runPeakGb"])} GB running (denoising ${fixed(image["denoisePeakGb"])}, VAE decode ${fixed(image["decodePeakGb"])})`);
   if (reference) console.log(`diffusers whole image: parts ${JSON.stringify(reference["imageParts"])}; peak RSS ${fixed(reference["peakRssGb"])} GB`);
   console.log(`\nraw: ${JSON.stringify({ variants, image, reference })}`);
 }

@@ -128,7 +128,7 @@ export const ENVIRONMENT = {
   },
   ATELIER_BATCH_SIZE: {
     description:
-      "Most samples denoised together in one UNet run (classifier-free guidance doubles the UNet batch). On the CPU each sample of a batch needs about 3.4 GiB beyond the weights (4.0 GiB) for SD 1.5 at 512×512 with guidance; a batch that would not fit in free memory is split.",
+      "Most samples denoised together in one UNet run (classifier-free guidance doubles the UNet batch). On the CPU a batch needs beyond the weights (4.0 GiB) about 1.5 GiB for SD 1.5 at 512×512 with guidance, and 0.4 GiB more per further sample; a batch that would not fit in free memory is split.",
     default: "1",
     schema: z.coerce.number().int("must be a whole number").min(1, "must be between 1 and 64").max(64, "must be between 1 and 64"),
   },
@@ -249,7 +249,7 @@ export const ENVIRONMENT = {
   },
   ATELIER_WORKER_MEMORY_GB: {
     description:
-      "Memory of a worker's machine in GiB, for the CPU provider: a job whose model weights plus one sample would need more is refused when submitted, saying how much it needs (about 8 GiB for SD 1.5 at 512×512 with guidance). Unset: the memory of the machine the API runs on.",
+      "Memory of a worker's machine in GiB, for the CPU provider: a job whose model weights plus one sample would need more is refused when submitted, saying how much it needs (about 6 GiB for SD 1.5 at 512×512 with guidance). Unset: the memory of the machine the API runs on.",
     default: undefined,
     schema: positiveNumber(65536).optional(),
   },

@@ -13,8 +13,8 @@ import { startTestPlatform, type TestPlatform } from "../support/job-platform.ts
 let test: TestPlatform;
 
 beforeAll(async () => {
-  // 1 GiB of worker memory: demo-sd-tiny fits at 64×64 (about 0.5 GiB with its weights), not at 512×512.
-  test = await startTestPlatform({ settings: { ATELIER_MAX_SAMPLES: "8", ATELIER_MAX_MEGAPIXELS: "1", ATELIER_WORKER_MEMORY_GB: "1" } });
+  // 0.7 GiB of worker memory: demo-sd-tiny fits at 64×64 (about 0.5 GiB with its weights and the headroom), not at 512×512 (0.8 GiB).
+  test = await startTestPlatform({ settings: { ATELIER_MAX_SAMPLES: "8", ATELIER_MAX_MEGAPIXELS: "1", ATELIER_WORKER_MEMORY_GB: "0.7" } });
 });
 afterAll(() => test?.stop());
 
@@ -48,7 +48,7 @@ describe("submitJob refuses parameters outside the limits, writing nothing", () 
     [
       "a size whose one sample needs more memory than a worker has",
       { width: 512, height: 512 },
-      /width="512x512": a 512×512 image with model demo-sd-tiny needs about 1\.\d GiB of memory \(0\.0 GiB of weights, the rest to denoise one sample\), more than a worker has \(1\.0 GiB, ATELIER_WORKER_MEMORY_GB\): ask for a smaller size/,
+      /width="512x512": a 512×512 image with model demo-sd-tiny needs about 0\.8 GiB of memory \(0\.0 GiB of weights, the rest to denoise one sample\), more than a worker has \(0\.7 GiB, ATELIER_WORKER_MEMORY_GB\): ask for a smaller size/,
     ],
     ["a negative seed", { seed: -1 }, /seed=-1: must be a whole number between 0 and 9007199254740991/],
     ["a seed past 2^53 - 1", { seed: 2 ** 53 }, /seed=9007199254740992: must be a whole number/],

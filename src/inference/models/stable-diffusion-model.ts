@@ -39,8 +39,8 @@ const REQUIRED_FILES = ["model_index.json", "scheduler/scheduler_config.json", M
  */
 const LEGACY_VAE_SCALING_FACTOR = 0.18215;
 const LEGACY_DEFAULT_SIZE = 512;
-/** SD 1.x's UNet and VAE widths and heads, for the memory estimate of folders without configs. */
-const LEGACY_UNET = { heads: 8, channels: 320, firstBlock: "CrossAttnDownBlock2D" };
+/** SD 1.x's UNet and VAE widths, for the memory estimate of folders without configs. */
+const LEGACY_UNET = { channels: 320, firstBlock: "CrossAttnDownBlock2D" };
 const LEGACY_VAE_CHANNELS = 128;
 
 export interface GenerationDefaults {
@@ -181,13 +181,12 @@ function describeLayout(configs: Configs) {
   };
 }
 
-/** The sizes batchMemoryBytes reads: heads of the full-resolution UNet block (none if it has no attention), widths. */
+/** The sizes batchMemoryBytes reads: whether the full-resolution UNet block has attention, widths. */
 function memoryShape(configs: Configs, vaeScaleFactor: number, elementBytes: number): MemoryShape {
   const unet = configs.unet;
-  const heads = unet?.num_attention_heads ?? unet?.attention_head_dim ?? LEGACY_UNET.heads;
   const firstBlock = unet?.down_block_types?.[0] ?? LEGACY_UNET.firstBlock;
   return {
-    fullResolutionHeads: firstBlock.startsWith("CrossAttn") ? (typeof heads === "number" ? heads : heads[0]!) : 0,
+    fullResolutionAttention: firstBlock.startsWith("CrossAttn"),
     unetChannels: unet?.block_out_channels?.[0] ?? LEGACY_UNET.channels,
     vaeChannels: configs.vae?.block_out_channels?.[0] ?? LEGACY_VAE_CHANNELS,
     vaeScaleFactor,
@@ -203,7 +202,8 @@ type Sessions = Record<Exclude<keyof typeof MODEL_FILES, "vae_encoder">, ModelSe
 
 async function openSessions(dir: string, runtime: RuntimeOptions): Promise<Sessions> {
   const entries = Object.entries(MODEL_FILES).filter(([, file]) => existsSync(path.join(dir, file)));
-  const opened = await Promise.allSettled(entries.map(([, file]) => createModelSession(path.join(dir, file), runtime)));
+  // The UNet's attention is sliced on the CPU: its full-resolution scores are the biggest tensors of a run.
+  const opened = await Promise.allSettled(entries.map(([component, file]) => createModelSession(path.join(dir, file), { ...runtime, sliceAttention: component === "unet" })));
   const failures = opened.flatMap((result, i) => (result.status === "rejected" ? [`${entries[i]![1]}: ${String(result.reason)}`] : []));
   if (failures.length > 0) {
     await Promise.all(opened.map((result) => (result.status === "fulfilled" ? result.value.release() : undefined)));
@@ -217,9 +217,6 @@ interface UnetConfig {
   in_channels?: number;
   block_out_channels?: number[];
   down_block_types?: string[];
-  /** Heads per block in SD configs, despite the name (diffusers reads num_attention_heads first). */
-  attention_head_dim?: number | number[];
-  num_attention_heads?: number | number[] | null;
 }
 interface VaeConfig {
   scaling_factor?: number;

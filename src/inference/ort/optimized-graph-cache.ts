@@ -28,8 +28,9 @@ export interface CachedGraph {
   commit(): void;
 }
 
-export function cachedGraph(cacheDir: string, modelPath: string): CachedGraph {
-  const key = graphKey(modelPath);
+/** `variant` names a rewrite made before onnxruntime optimized the graph ("" for none): each has its own entry. */
+export function cachedGraph(cacheDir: string, modelPath: string, variant: string): CachedGraph {
+  const key = graphKey(modelPath, variant);
   const file = path.join(cacheDir, `${key}.onnx`);
   const stagingFile = path.join(cacheDir, `${key}.${process.pid}.partial.onnx`);
   return {
@@ -57,9 +58,9 @@ function hashFile(hash: Hash, file: string): void {
   }
 }
 
-function graphKey(modelPath: string): string {
+function graphKey(modelPath: string, variant: string): string {
   const hash = createHash("sha256");
-  hash.update(`onnxruntime-node ${ORT_VERSION} ${os.arch()} ${os.cpus()[0]?.model ?? ""}\0`);
+  hash.update(`onnxruntime-node ${ORT_VERSION} ${os.arch()} ${os.cpus()[0]?.model ?? ""}\0${variant}\0`);
   hashFile(hash, modelPath);
   const dir = path.dirname(modelPath);
   for (const name of readdirSync(dir).filter((entry) => !entry.endsWith(".onnx") && !entry.endsWith(".json")).sort()) {

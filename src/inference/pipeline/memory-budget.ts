@@ -4,12 +4,12 @@
  * runs, instead of being killed halfway by the kernel's out-of-memory killer.
  *
  * The estimate follows where the memory goes at SD sizes. In the UNet, self-attention at full latent
- * resolution dominates: each head holds a tokens × tokens score matrix (4096² at 512×512), and
- * two of them are live at once (the MatMul's scores and the Softmax of them; exports scale q and k
- * before the MatMul, and Atelier turns onnxruntime's memory pattern off, which held more at once);
- * the rest of the UNet's activations grow with tokens only. The VAE decoder holds a few
- * full-resolution feature maps of its widest block. The factors were measured on the sd15 preset
- * with onnxruntime's CPU provider (bench/real-scale.ts: peak RSS while running minus after loading).
+ * resolution has the biggest tensors: a tokens × tokens score matrix per batch row and head (4096²
+ * at 512×512). The CPU loader slices that attention (src/inference/ort/sliced-attention.ts), so one
+ * row's scores and their softmax are live at a time, whatever the batch and the heads; the rest of
+ * the UNet's activations grow with tokens and rows. The VAE decoder, which decodes one image at a
+ * time, holds a few full-resolution feature maps of its widest block. The factors were measured on the sd15 preset with
+ * onnxruntime's CPU provider (bench/real-scale.ts: peak RSS while running minus after loading).
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -17,8 +17,8 @@ import { UserFacingError } from "../../errors.ts";
 
 /** What the estimate reads from a model's configs and sessions. */
 export interface MemoryShape {
-  /** Attention heads of the UNet's first (full-resolution) block; 0 when that block has no attention. */
-  readonly fullResolutionHeads: number;
+  /** Whether the UNet's first (full-resolution) block has attention. */
+  readonly fullResolutionAttention: boolean;
   /** Channels of the UNet's first block (block_out_channels[0]). */
   readonly unetChannels: number;
   /** Channels of the VAE decoder's last, full-resolution block (block_out_channels[0]). */
@@ -29,7 +29,7 @@ export interface MemoryShape {
   readonly elementBytes: number;
 }
 
-/** Live tokens × tokens matrices per head in one UNet attention (see the file comment). */
+/** Live tokens × tokens matrices in one sliced UNet attention: a row's scores and their softmax. */
 const ATTENTION_MATRICES = 2;
 /** UNet activations other than attention scores, in first-block feature maps (tokens × channels). */
 const UNET_FEATURE_MAPS = 40;
@@ -40,15 +40,15 @@ const HEADROOM_BYTES = 512 * 2 ** 20;
 
 /**
  * Bytes one batch needs beyond the weights: the UNet on `unetRows` rows (2 × samples with
- * classifier-free guidance), plus the VAE decoding `samples` images, whose arenas both stay allocated.
+ * classifier-free guidance), plus the VAE decoding one image; both sessions' arenas stay allocated.
  */
 export function batchMemoryBytes(shape: MemoryShape, width: number, height: number, samples: number, guided: boolean): number {
   const tokens = (width / shape.vaeScaleFactor) * (height / shape.vaeScaleFactor);
   const unetRows = guided ? 2 * samples : samples;
-  const attention = ATTENTION_MATRICES * shape.fullResolutionHeads * tokens * tokens;
+  const attention = shape.fullResolutionAttention ? ATTENTION_MATRICES * tokens * tokens : 0;
   const features = UNET_FEATURE_MAPS * shape.unetChannels * tokens;
   const vae = VAE_FEATURE_MAPS * shape.vaeChannels * width * height;
-  return (unetRows * (attention + features) + samples * vae) * shape.elementBytes;
+  return (attention + unetRows * features + vae) * shape.elementBytes;
 }
 
 /** What the estimate of a whole job reads: the batch's shape and the weights a worker loads. */

@@ -8,7 +8,7 @@
  *   3. scheduler from the model's config, set its timesteps
  *   4. initial latents: each sample's own generator, × the scheduler's init noise sigma
  *   5. denoising loop: scale → UNet on [uncond, cond] → guidance → scheduler step → progress
- *   6. decode latents ÷ the VAE scaling factor → 8-bit RGB
+ *   6. decode latents ÷ the VAE scaling factor → 8-bit RGB, one image at a time
  */
 import type { StableDiffusionModel } from "../models/stable-diffusion-model.ts";
 import { createScheduler } from "../schedulers/index.ts";
@@ -138,10 +138,25 @@ async function generateBatch(
   const denoiseMs = performance.now() - denoiseStarted;
 
   const decodeStarted = performance.now();
-  const decoded = await model.vaeDecoder.decode(divide(latents, model.vaeScalingFactor), latentDims);
-  const images = toRgbImages(decoded.data, decoded.dims, decoded.dtype);
+  const images = await decodeOneByOne(model, latents, latentDims);
   const timingsMs = { textEncoder: embeddings.ms, denoise: denoiseMs, vaeDecode: performance.now() - decodeStarted };
   return indices.map((sampleIndex, i) => ({ sampleIndex, seed: request.seed + sampleIndex, image: images[i]!, timingsMs }));
+}
+
+/**
+ * Step 6 for each sample on its own, as diffusers' `enable_vae_slicing`: the same pixels as one
+ * batched decode, and the decoder's full-resolution feature maps (about 1 GB at 512×512 on the CPU)
+ * held for one image at a time.
+ */
+async function decodeOneByOne(model: StableDiffusionModel, latents: Float32Array, latentDims: number[]): Promise<RgbImage[]> {
+  const [samples, ...perSample] = latentDims as [number, ...number[]];
+  const size = latents.length / samples;
+  const images: RgbImage[] = [];
+  for (let i = 0; i < samples; i++) {
+    const decoded = await model.vaeDecoder.decode(divide(latents.subarray(i * size, (i + 1) * size), model.vaeScalingFactor), [1, ...perSample]);
+    images.push(...toRgbImages(decoded.data, decoded.dims, decoded.dtype));
+  }
+  return images;
 }
 
 /** Steps 3 to 5: scheduler, initial latents, the denoising loop. Returns the final latents. */

@@ -33,16 +33,17 @@ export type FromHeartbeatThread =
   | { kind: "failed"; jobId: string; message: string }
   | { kind: "stopped" };
 
-// The database's clock stamps heartbeats: workers on other machines compare them. A beat that
-// updates nothing says why: a job cancelled while this worker holds it is still this worker's to
-// wrap up (rank what it kept), which a job another worker took up is not.
+// The database's clock stamps heartbeats: workers on other machines compare them.
 const HEARTBEAT = `
-  WITH beat AS (
-    UPDATE "Job" SET "heartbeatAt" = now(), progress = GREATEST(progress, $3)
-    WHERE id = $1::uuid AND "workerId" = $2 AND status = 'RUNNING'
-    RETURNING id)
-  SELECT EXISTS (SELECT FROM beat) AS beaten,
-         EXISTS (SELECT FROM "Job" WHERE id = $1::uuid AND "workerId" = $2 AND status = 'CANCELED') AS canceled`;
+  UPDATE "Job" SET "heartbeatAt" = now(), progress = GREATEST(progress, $3)
+  WHERE id = $1::uuid AND "workerId" = $2 AND status = 'RUNNING'`;
+// A beat that updated nothing asks why: a job cancelled while this worker holds it is still this
+// worker's to wrap up (rank what it kept), which a job another worker took up is not. A statement
+// of its own, so that it sees what the beat waited for: a beat blocked on cancelJob's row lock
+// skips the row once the cancel commits, but a query in the beat's own statement would still read
+// the row as it was when the beat began (RUNNING), and call a cancelled job lost.
+const WHY_NOT_BEATEN = `
+  SELECT EXISTS (SELECT FROM "Job" WHERE id = $1::uuid AND "workerId" = $2 AND status = 'CANCELED') AS canceled`;
 
 const { connectionString, workerId, intervalMs } = workerData as HeartbeatThreadData;
 const port = parentPort!;
@@ -65,10 +66,12 @@ async function beat(jobId: string): Promise<void> {
   const progress = jobs.get(jobId);
   if (progress === undefined) return;
   try {
-    const result = await (await connection()).query<{ beaten: boolean; canceled: boolean }>(HEARTBEAT, [jobId, workerId, progress]);
-    const { beaten, canceled } = result.rows[0]!;
+    const db = await connection();
+    const beaten = (await db.query(HEARTBEAT, [jobId, workerId, progress])).rowCount === 1;
+    if (beaten) return;
+    const { canceled } = (await db.query<{ canceled: boolean }>(WHY_NOT_BEATEN, [jobId, workerId])).rows[0]!;
     // Untracked meanwhile: the attempt ended and may have cleared workerId itself.
-    if (!beaten && jobs.has(jobId)) {
+    if (jobs.has(jobId)) {
       jobs.delete(jobId);
       send({ kind: "lost", jobId, why: canceled ? "canceled" : "lost" });
     }

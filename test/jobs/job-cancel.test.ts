@@ -62,7 +62,8 @@ describe("cancelJob", () => {
       stopped = workerLog.find((line) => line.includes("job cancelled; kept its finished images") && line.includes(job.id));
       if (!stopped) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(Number(/"stepsAfterCancel":(\d+)/.exec(stopped ?? "")?.[1])).toBeLessThanOrEqual(1);
+    expect(stopped, `the worker's log of the job:\n${workerLog.filter((line) => line.includes(job.id)).join("\n")}`).toBeDefined();
+    expect(Number(/"stepsAfterCancel":(\d+)/.exec(stopped!)?.[1])).toBeLessThanOrEqual(1);
     // Sample 0 was stored before the cancel; the job stopped before its last sample.
     const kept = [...ended.images].sort((a, b) => a.sampleIndex - b.sampleIndex);
     expect(kept.length).toBeGreaterThanOrEqual(1);

@@ -95,6 +95,30 @@ describe("heartbeats", () => {
     job.end();
   });
 
+  it("report a job as cancelled when the beat waited on cancelJob's row lock", async () => {
+    const jobId = await runningJob();
+    const job = heartbeats.track(jobId, 0, (why) => (lost.push(jobId), whys.push(why)));
+    // As cancelJob does: lock the row, and commit CANCELED only once a beat is waiting on the lock.
+    await test.platform.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM "Job" WHERE id = ${jobId}::uuid FOR UPDATE`;
+        await expect
+          .poll(
+            async () =>
+              (await test.platform.prisma.$queryRaw<[{ waiting: number }]>`
+                SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE application_name = 'atelier heartbeat' AND wait_event_type = 'Lock'`)[0].waiting,
+            { timeout: 5000 },
+          )
+          .toBeGreaterThan(0);
+        await tx.job.update({ where: { id: jobId }, data: { status: "CANCELED" } });
+      },
+      { timeout: 10_000 },
+    );
+    await expect.poll(() => lost, { timeout: 5000 }).toContain(jobId);
+    expect(whys.at(-1)).toBe("canceled");
+    job.end();
+  });
+
   it("report a job that another worker took over, once", async () => {
     const jobId = await runningJob();
     const job = heartbeats.track(jobId, 0, (why) => (lost.push(jobId), whys.push(why)));

@@ -6,16 +6,26 @@
  * version (onnxruntime warns so when it saves it), so both are part of the key.
  *
  * The key is a checksum of the model file's bytes (the graph, and for external data the offset and
- * length of every tensor; read in chunks, as inline weights make the file as big as the model) plus each external data file's name, size and modification time; hashing
- * the 3.4 GB of weights themselves would cost more time than the cache saves.
+ * length of every tensor; read in chunks, as inline weights make the file as big as the model) plus
+ * each external data file's name, size and modification time; hashing the 3.4 GB of weights
+ * themselves would cost more time than the cache saves.
+ *
+ * Files of one entry: `<key>.onnx`, the graph, and the weights file it names,
+ * `<key>.<saver>.onnx_data`, where the saver is the host, process and load that saved them. Several
+ * processes may save the same entry at once (workers sharing a data directory): each writes files of
+ * its own, the first to commit wins, the others remove theirs. Files that a process died while
+ * saving are removed by the next load of that entry on the same host.
  */
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 /** onnxruntime-node's version, read once: a graph optimized by another version is not reused. */
 const ORT_VERSION = (JSON.parse(readFileSync(new URL(import.meta.resolve("onnxruntime-node/package.json")), "utf8")) as { version: string }).version;
+
+/** Loads in this process that have saved an entry, to tell their files apart. */
+let saves = 0;
 
 export interface CachedGraph {
   /** The optimized model file, present once a first session has saved it. */
@@ -24,27 +34,74 @@ export interface CachedGraph {
   readonly stagingFile: string;
   /** `session.*` config entries that make onnxruntime put the weights in a file beside it (graphs over 2 GB need that). */
   readonly saveOptions: Record<string, string>;
-  /** Moves a just-saved graph into place, so no reader sees a half-written one. */
+  /**
+   * Puts a just-saved graph into place, so no reader sees a half-written one; if another process
+   * put its own there first, removes this one's files and keeps that.
+   */
   commit(): void;
+  /** Removes what a failed save left. */
+  discard(): void;
 }
 
 /** `variant` names a rewrite made before onnxruntime optimized the graph ("" for none): each has its own entry. */
 export function cachedGraph(cacheDir: string, modelPath: string, variant: string): CachedGraph {
   const key = graphKey(modelPath, variant);
   const file = path.join(cacheDir, `${key}.onnx`);
-  const stagingFile = path.join(cacheDir, `${key}.${process.pid}.partial.onnx`);
+  removeAbandoned(cacheDir, key, file);
+  const saver = `${os.hostname()}-${process.pid}-${saves++}`;
+  const stagingFile = path.join(cacheDir, `${key}.${saver}.partial.onnx`);
+  const weightsFile = path.join(cacheDir, `${key}.${saver}.onnx_data`);
   return {
     file,
     stagingFile,
     saveOptions: {
-      optimized_model_external_initializers_file_name: `${path.basename(stagingFile)}_data`,
+      optimized_model_external_initializers_file_name: path.basename(weightsFile),
       optimized_model_external_initializers_min_size_in_bytes: "1024",
     },
     commit() {
-      // The weights file keeps the name the graph refers to; only the graph is renamed into place.
-      renameSync(stagingFile, file);
+      try {
+        // A link, unlike a rename, fails when the graph is there already (another process's).
+        linkSync(stagingFile, file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        rmSync(weightsFile, { force: true });
+      }
+      rmSync(stagingFile);
+    },
+    discard() {
+      rmSync(stagingFile, { force: true });
+      rmSync(weightsFile, { force: true });
     },
   };
+}
+
+/**
+ * Removes the files of this entry that a process of this host left when it died while saving: its
+ * staging graph, and its weights file unless the committed graph names it. A live process's files
+ * stay, and so do another host's (whether that process lives cannot be told from here).
+ */
+function removeAbandoned(cacheDir: string, key: string, file: string): void {
+  const pattern = new RegExp(`^${key}\\.(.+)-(\\d+)-\\d+\\.(partial\\.onnx|onnx_data)$`);
+  let committed: Buffer | undefined;
+  for (const name of readdirSync(cacheDir)) {
+    const match = pattern.exec(name);
+    if (!match || match[1] !== os.hostname() || isAlive(Number(match[2]))) continue;
+    if (match[3] === "onnx_data") {
+      committed ??= existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+      if (committed.includes(name)) continue;
+    }
+    rmSync(path.join(cacheDir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it lives, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Feeds the file to the hash a chunk at a time: a model with inline weights may be gigabytes, never to be held in JavaScript. */

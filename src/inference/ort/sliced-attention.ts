@@ -34,8 +34,15 @@ const TYPE_CARRYING_INPUTS: Record<string, readonly number[]> = Object.fromEntri
 ]);
 /** Slice with its ranges as inputs (opset 10) is the newest op the rewrite writes; Scan needs opset 9. */
 const MIN_OPSET = 10;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** A Slice end past any axis (onnxruntime clamps it). */
 const TO_END = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The rewrite's revision, part of the optimized-graph cache key of sliced graphs: a graph saved
+ * after an older rewrite is not reused. 2: fp16 Softmax computed in fp32.
+ */
+export const SLICED_ATTENTION_REVISION = 2;
 
 export interface SlicedModel {
   /** The rewritten model, serialized. */
@@ -167,8 +174,22 @@ function scanBody(chain: AttentionChain, dtype: number, prefix: string): GraphPr
   const rename = (name: string) => renamed.get(name) ?? name;
   const nodes: NodeProto[] = [{ name: `${prefix}/row/MatMul`, opType: "MatMul", input: [q.name, k.name], output: [`${prefix}/row_scores`] }];
   for (const node of chain.between) {
+    const name = `${prefix}/row${node.name ?? ""}`;
     const out = `${prefix}/row${node.name ?? node.opType}_output_0`;
-    nodes.push({ ...node, name: `${prefix}/row${node.name ?? ""}`, input: node.input!.map(rename), output: [out] });
+    if (node.opType === "Softmax" && dtype !== FLOAT) {
+      // onnxruntime's CPU provider has no fp16 Softmax: it inlines Softmax's function body, which
+      // inside a Scan body leaves an optimized graph that cannot be loaded back ("_inlfunc_Softmax_axes
+      // initializer name is not unique"). In fp32 it has a kernel; the result is rounded back once.
+      const cast = (input: string, to: number, suffix: string) => {
+        nodes.push({ name: `${name}/${suffix}`, opType: "Cast", input: [input], output: [`${name}/${suffix}_output_0`], attribute: [intAttribute("to", to)] });
+        return `${name}/${suffix}_output_0`;
+      };
+      const softmax = `${name}_float_output_0`;
+      nodes.push({ ...node, name, input: [cast(rename(node.input![0]!), FLOAT, "to_float")], output: [softmax] });
+      renamed.set(node.output![0]!, cast(softmax, dtype, "from_float"));
+      continue;
+    }
+    nodes.push({ ...node, name, input: node.input!.map(rename), output: [out] });
     renamed.set(node.output![0]!, out);
   }
   const context = `${prefix}/row_context`;

@@ -8,12 +8,14 @@
  *   DIFFUSERS_PYTHONPATH=<diffusers v0.35.2>/src:<huggingface_hub v0.36.2>/src \
  *     npx tsx bench/real-scale.ts --model /tmp/sd15/demo-sd-sd15 \
  *       [--fp16-model /tmp/sd15/demo-sd-sd15-optimum-1.23-float16] [--steps 20] [--runs 2] [--variants default,fp16,…]
+ *       [--graph-cache <folder>]
  *
  * Each measurement runs in a child process of its own, one after another, so each starts cold
  * (session creation timed) and its peak RSS (VmHWM) is its own: `variant` times one UNet run at
  * 512×512 with classifier-free guidance (sample [2, 4, 64, 64]) under one set of session options;
  * `image` loads the whole model with Atelier's loader and makes one 20-step Euler image (CFG 7.5),
- * reading peak RSS after loading and after running; `diffusers` runs
+ * reading peak RSS after loading, while denoising and while the VAE decodes (with `--graph-cache`,
+ * loading as a worker does, from onnxruntime's optimized graphs saved there); `diffusers` runs
  * tools/reference/real_scale_timing.py (skipped without DIFFUSERS_PYTHONPATH).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -74,6 +76,9 @@ const { values } = parseArgs({
     steps: { type: "string", default: "20" },
     runs: { type: "string", default: "2" },
     variants: { type: "string", default: DEFAULT_VARIANTS.join(",") },
+    // The whole image with onnxruntime's optimized-graph cache in this folder, as a worker loads
+    // (the first run fills it, and its load peak includes saving the graphs).
+    "graph-cache": { type: "string" },
     child: { type: "string" },
   },
 });
@@ -140,7 +145,7 @@ async function unetVariant(name: string, runs: number): Promise<Record<string, u
 /** Child: Atelier's loader and pipeline, one image at 512×512. */
 async function wholeImage(steps: number): Promise<Record<string, unknown>> {
   const started = performance.now();
-  const model = await loadStableDiffusion(values.model!);
+  const model = await loadStableDiffusion(values.model!, values["graph-cache"] ? { optimizedGraphCache: values["graph-cache"] } : {});
   const loadSeconds = seconds(started);
   const afterLoad = memory();
   resetPeak();
@@ -243,6 +248,7 @@ function passThrough(): string[] {
     ...(values["fp16-model"] ? ["--fp16-model", values["fp16-model"]] : []),
     "--steps", values.steps!,
     "--runs", values.runs!,
+    ...(values["graph-cache"] ? ["--graph-cache", values["graph-cache"]] : []),
   ];
 }
 

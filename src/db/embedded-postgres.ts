@@ -20,6 +20,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { UserFacingError } from "../errors.ts";
+import { isProcessAlive } from "../process-alive.ts";
 
 const run = promisify(execFile);
 
@@ -65,7 +66,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
   const owner = running ? await readOwner(clusterDir) : undefined;
-  const guest = running !== undefined && owner !== undefined && isAlive(owner);
+  const guest = running !== undefined && owner !== undefined && isProcessAlive(owner);
   if (!running) {
     await assertPortFree(port);
     await pgCtl(clusterDir, ["start", "-w", "-t", "60", "-l", path.join(clusterDir, LOG_FILE), "-o", serverOptions(port)]);
@@ -116,23 +117,13 @@ async function runningPostmaster(clusterDir: string): Promise<{ pid: number; por
   // postmaster.pid: line 1 the PID, line 4 the port (PostgreSQL's documented lock-file layout).
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return Number.isInteger(pid) && isAlive(pid) ? { pid, port } : undefined;
+  return Number.isInteger(pid) && isProcessAlive(pid) ? { pid, port } : undefined;
 }
 
 async function readOwner(clusterDir: string): Promise<number | undefined> {
   const text = await fs.readFile(path.join(clusterDir, OWNER_FILE), "utf8").catch(() => undefined);
   const pid = Number(text?.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function assertPortFree(port: number): Promise<void> {

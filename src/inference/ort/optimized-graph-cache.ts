@@ -20,6 +20,7 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, existsSync, linkSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { isProcessAlive } from "../../process-alive.ts";
 
 /** onnxruntime-node's version, read once: a graph optimized by another version is not reused. */
 const ORT_VERSION = (JSON.parse(readFileSync(new URL(import.meta.resolve("onnxruntime-node/package.json")), "utf8")) as { version: string }).version;
@@ -85,22 +86,12 @@ function removeAbandoned(cacheDir: string, key: string, file: string): void {
   let committed: Buffer | undefined;
   for (const name of readdirSync(cacheDir)) {
     const match = pattern.exec(name);
-    if (!match || match[1] !== os.hostname() || isAlive(Number(match[2]))) continue;
+    if (!match || match[1] !== os.hostname() || isProcessAlive(Number(match[2]))) continue;
     if (match[3] === "onnx_data") {
       committed ??= existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
       if (committed.includes(name)) continue;
     }
     rmSync(path.join(cacheDir, name), { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it lives, under another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

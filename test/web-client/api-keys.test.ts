@@ -4,11 +4,13 @@
  * connection_init, so live updates work too. Chromium and `atelier serve` as in web-client.test.ts.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { captureView, chromiumMissing, launchChromium } from "../support/browser.ts";
 import { startServe, type ServeProcess } from "../support/serve-process.ts";
 
 const KEY = "web-client-test-key-0123456789";
+// As in web-client.test.ts: the test's own waits decide, not the suite's 60 s per test.
+vi.setConfig({ testTimeout: 180_000 });
 
 describe.skipIf(chromiumMissing)("the web client on a server with API keys", () => {
   let server: ServeProcess;

@@ -4,16 +4,19 @@
  * found the way they find it (by role and label). Every view is saved at 1280 and 375 px under
  * test-results/web-client/.
  *
- * Jobs are small (the tiny demo model, 128 px) but have enough steps that the browser sees them
+ * Jobs are small (the tiny demo model, 128–256 px) but have enough steps that the browser sees them
  * run; the cancelled and the restarted ones are bigger, so they are still running when it acts.
  */
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { captureView, chromiumMissing, launchChromium } from "../support/browser.ts";
 import { startServe, type ServeProcess } from "../support/serve-process.ts";
 
 const PROMPT = "A lighthouse at dusk, oil on canvas";
+// A test's own waits (each up to 60 s, saying what it waited for) decide, not the suite's 60 s per
+// test: a real server, worker and browser share two cores with the other test files.
+vi.setConfig({ testTimeout: 180_000 });
 
 if (chromiumMissing && !process.env.CI) console.warn(`Skipping the web client's browser tests: ${chromiumMissing}.`);
 
@@ -55,29 +58,52 @@ describe.skipIf(chromiumMissing)("the web client", () => {
     return (await server.graphql(`query ($id: ID!) { job(id: $id) { status } }`, { id })).data.job.status;
   }
 
+  /**
+   * Fills a field and checks that it holds the value: a fill that lands while the view re-renders
+   * the field (the size fields just after "Custom") can end up beside the old value ("64256").
+   */
+  async function fill(label: string, value: string): Promise<void> {
+    const field = page.getByLabel(label, { exact: true });
+    await expect
+      .poll(async () => {
+        if ((await field.inputValue()) !== value) await field.fill(value);
+        return field.inputValue();
+      })
+      .toBe(value);
+  }
+
   /** Waits until a sample's progress bar shows a step between the first and the last: the job runs. */
   async function waitUntilRunning(): Promise<void> {
     const samples = page.getByRole("progressbar", { name: /^Sample \d+ progress$/ });
     const values = () => samples.evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute("aria-valuenow"))));
-    await expect.poll(async () => (await values()).some((value) => value > 0 && value < 100), { timeout: 30_000 }).toBe(true);
+    // Failing, it says what the bars and the page showed last.
+    const state = async () => {
+      const now = await values();
+      return now.some((value) => value > 0 && value < 100) ? "running" : `bars at ${JSON.stringify(now)}; the page: ${(await page.locator("main").textContent())?.slice(0, 200)}`;
+    };
+    await expect.poll(state, { timeout: 30_000 }).toBe("running");
   }
 
   it("generates two samples from the Create view: the progress bars move, the previews change, the images arrive ranked with scores", async () => {
     await page.addInitScript({ path: fileURLToPath(new URL("./record-live-values.js", import.meta.url)) });
     await page.goto("/");
     await page.getByLabel("Prompt", { exact: true }).fill(PROMPT);
-    await page.getByLabel("Samples").fill("2");
-    await page.getByLabel("Steps").fill("40");
+    await fill("Samples", "2");
+    // About 7 s of work on a quiet 2-core machine (128 px and 40 steps: 1.6 s), so the job's page,
+    // open within a second, sees it run.
+    await fill("Steps", "80");
     await page.getByLabel("Scheduler").selectOption("EULER");
     await page.getByText("Custom", { exact: true }).click();
-    await page.getByLabel("Width").fill("128");
-    await page.getByLabel("Height").fill("128");
+    await fill("Width", "256");
+    await fill("Height", "256");
     await captureView(page, "create");
 
     await page.getByRole("button", { name: "Generate" }).click();
     // On the job's page, or else what the Create view says instead (its alert, the button's state).
+    // allTextContents does not wait: textContent would wait 30 s for a Create view that the
+    // navigation has just removed.
     const where = async () =>
-      /\/jobs\/[0-9a-f-]{36}$/.test(page.url()) ? "the job's page" : `still on ${page.url()}: ${(await page.locator(".submit-row").textContent()) ?? ""}`;
+      /\/jobs\/[0-9a-f-]{36}$/.test(page.url()) ? "the job's page" : `still on ${page.url()}: ${(await page.locator(".submit-row").allTextContents()).join(" ")}`;
     await expect.poll(where, { timeout: 60_000 }).toBe("the job's page");
     await waitUntilRunning();
     await page.getByText("Finished in").waitFor({ timeout: 60_000 });

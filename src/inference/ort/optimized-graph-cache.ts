@@ -25,7 +25,7 @@ import { isProcessAlive } from "../../process-alive.ts";
 /** onnxruntime-node's version, read once: a graph optimized by another version is not reused. */
 const ORT_VERSION = (JSON.parse(readFileSync(new URL(import.meta.resolve("onnxruntime-node/package.json")), "utf8")) as { version: string }).version;
 
-/** Loads in this process that have saved an entry, to tell their files apart. */
+/** Entries asked for in this process, numbered so that loads saving at the same time write files of their own. */
 let saves = 0;
 
 export interface CachedGraph {

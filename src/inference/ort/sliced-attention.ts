@@ -175,7 +175,6 @@ function scanBody(chain: AttentionChain, dtype: number, prefix: string): GraphPr
   const nodes: NodeProto[] = [{ name: `${prefix}/row/MatMul`, opType: "MatMul", input: [q.name, k.name], output: [`${prefix}/row_scores`] }];
   for (const node of chain.between) {
     const name = `${prefix}/row${node.name ?? ""}`;
-    const out = `${prefix}/row${node.name ?? node.opType}_output_0`;
     if (node.opType === "Softmax" && dtype !== FLOAT) {
       // onnxruntime's CPU provider has no fp16 Softmax: it inlines Softmax's function body, which
       // inside a Scan body leaves an optimized graph that cannot be loaded back ("_inlfunc_Softmax_axes
@@ -189,6 +188,7 @@ function scanBody(chain: AttentionChain, dtype: number, prefix: string): GraphPr
       renamed.set(node.output![0]!, cast(softmax, dtype, "from_float"));
       continue;
     }
+    const out = `${prefix}/row${node.name ?? node.opType}_output_0`;
     nodes.push({ ...node, name, input: node.input!.map(rename), output: [out] });
     renamed.set(node.output![0]!, out);
   }

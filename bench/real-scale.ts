@@ -83,11 +83,12 @@ const { values } = parseArgs({
   },
 });
 
-/** Peak and current resident set of this process, from /proc/self/status (GB). */
+/** Peak and current resident set of this process, from /proc/self/status (GB of 10^9 bytes, as the weights are counted). */
 function memory(): { peakGb: number; rssGb: number } {
   const status = readFileSync("/proc/self/status", "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-  return { peakGb: kb("VmHWM") / 1e6, rssGb: kb("VmRSS") / 1e6 };
+  // The kernel's "kB" are KiB.
+  const gb = (field: string) => (Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024) / 1e9;
+  return { peakGb: gb("VmHWM"), rssGb: gb("VmRSS") };
 }
 
 /** Resets VmHWM to the current RSS (Linux clear_refs 5), so a later peak belongs to what ran after. */

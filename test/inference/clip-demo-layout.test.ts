@@ -5,7 +5,6 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { AutoProcessor, AutoTokenizer, CLIPModel, RawImage, Tensor } from "@huggingface/transformers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClipFolder } from "../../src/inference/clip/clip-folder.ts";
 import { preprocessImages } from "../../src/inference/clip/clip-image-processor.ts";
@@ -13,10 +12,14 @@ import { clipScore } from "../../src/inference/clip/clip-score.ts";
 import { loadClipScorer } from "../../src/inference/clip/clip-scorer.ts";
 import { isDemoModelFolder } from "../../src/models/demo-marker.ts";
 import { configureTransformers } from "../../src/inference/clip/transformers-environment.ts";
+import { transformers } from "../../src/inference/clip/transformers.ts";
 import { makeDemoClip } from "../../src/models/demo/write-clip.ts";
 import { listFiles } from "../demo-models/demo-model-support.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { testImage } from "./clip-test-images.ts";
+
+// The instance Atelier configures (transformers-environment.ts).
+const { AutoProcessor, AutoTokenizer, CLIPModel, RawImage, Tensor } = transformers;
 
 let root: string;
 let folder: string;
@@ -74,7 +77,7 @@ describe("through transformers.js' own classes", () => {
   it("AutoProcessor makes 224×224 pixel values close to ours (its own resize is not PIL's)", async () => {
     const processor = await AutoProcessor.from_pretrained(folder, { local_files_only: true });
     const image = testImage("gradient", 64, 64);
-    const { pixel_values } = (await processor(new RawImage(new Uint8ClampedArray(image.data), 64, 64, 3))) as { pixel_values: Tensor };
+    const { pixel_values } = (await processor(new RawImage(new Uint8ClampedArray(image.data), 64, 64, 3))) as { pixel_values: InstanceType<typeof Tensor> };
     expect(pixel_values.dims).toEqual([1, 3, 224, 224]);
     const ours = preprocessImages([image], (await openClipFolder(folder, "fp32")).imageProcessor);
     const theirs = pixel_values.data as Float32Array;
@@ -96,7 +99,7 @@ describe("through transformers.js' own classes", () => {
         input_ids: new Tensor("int64", BigInt64Array.from(ids, BigInt), shape),
         attention_mask: new Tensor("int64", new BigInt64Array(ids.length).fill(1n), shape),
         pixel_values: new Tensor("float32", pixels.data, [...pixels.dims]),
-      })) as Record<string, Tensor>;
+      })) as Record<string, InstanceType<typeof Tensor>>;
       const config = JSON.parse(await readFile(path.join(folder, "config.json"), "utf8")) as { logit_scale_init_value: number };
       const scores = await scorer.score("a red car", images);
       const logits = [...(outputs["logits_per_image"]!.data as Float32Array)];

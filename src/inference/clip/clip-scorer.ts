@@ -6,7 +6,7 @@
  * per scorer and reused until `release()`. Images are preprocessed here exactly as transformers'
  * Python CLIPImageProcessor does it with PIL, so scores match PyTorch's.
  */
-import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import type { PreTrainedTokenizer } from "@huggingface/transformers";
 import type { RuntimeOptions } from "../ort/runtime.ts";
 import type { RgbImage } from "../pipeline/decoded-image.ts";
 import { ClipFolderError, openClipFolder, type ClipFolder } from "./clip-folder.ts";
@@ -18,6 +18,7 @@ import { loadCombinedClipTowers } from "./combined-clip-towers.ts";
 import { truncateKeepingEnd } from "./prompt-ids.ts";
 import { loadSplitClipTowers } from "./split-clip-towers.ts";
 import { configureTransformers, type TransformersEnvironmentOptions } from "./transformers-environment.ts";
+import { transformers } from "./transformers.ts";
 
 export interface ClipScorerOptions {
   /** Images per vision-model run. @default 8 */
@@ -66,7 +67,7 @@ export async function loadClipScorer(folderPath: string, options: ClipScorerOpti
   const folder = await openClipFolder(folderPath, dtype);
   configureTransformers(options.transformers);
   const [tokenizer, towers] = await Promise.all([
-    AutoTokenizer.from_pretrained(folder.path, { local_files_only: true }),
+    transformers.AutoTokenizer.from_pretrained(folder.path, { local_files_only: true }),
     loadTowers(folder, dtype, options.runtime ?? {}),
   ]);
   return new LoadedClipScorer(folder, tokenizer, towers, batchSize);

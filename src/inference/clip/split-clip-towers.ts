@@ -4,12 +4,16 @@
  * loaded through transformers.js, which picks the files by dtype. A request runs the text model
  * once for the ids and the vision model once per pixel batch.
  */
-import { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, Tensor, type PreTrainedModel } from "@huggingface/transformers";
+import type { PreTrainedModel } from "@huggingface/transformers";
 import { halfToFloat32 } from "../float16.ts";
 import type { RuntimeOptions } from "../ort/runtime.ts";
 import type { PixelValues } from "./clip-image-processor.ts";
 import type { ClipModelDtype } from "./clip-model-files.ts";
 import { embeddingRows, type ClipEmbeddings, type ClipTowers } from "./clip-towers.ts";
+import { transformers } from "./transformers.ts";
+
+const { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, Tensor } = transformers;
+type Tensor = InstanceType<typeof Tensor>;
 
 /** Loads both towers of `dtype` from `folder` (local files only), in parallel. */
 export async function loadSplitClipTowers(folder: string, dtype: ClipModelDtype, runtime: RuntimeOptions): Promise<ClipTowers> {

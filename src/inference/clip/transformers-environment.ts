@@ -3,7 +3,9 @@
  * `configureTransformers` with options from Atelier's own configuration, so the library never
  * runs with its defaults (which download from the Hugging Face Hub on a cache miss).
  */
-import { env } from "@huggingface/transformers";
+import { transformers } from "./transformers.ts";
+
+const { env } = transformers;
 
 export interface TransformersEnvironmentOptions {
   /**

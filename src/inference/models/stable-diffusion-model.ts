@@ -102,10 +102,10 @@ export async function loadStableDiffusion(dir: string, runtime: RuntimeOptions =
   const onCpu = (runtime.executionProviders ?? ["cpu"])[0] === "cpu";
   const sessions = await openSessions(dir, runtime);
   if (onCpu) {
-    // The text encoder runs once per job, first. Kept open on the CPU, its weights (0.49 GB for SD
-    // 1.5) stay resident beside the UNet's working memory and then the VAE decoder's, and took the
-    // 512×512 image's peak to 1.32× the weights; opened for each job's prompts instead (from the
-    // saved optimized graph: 0.7–1.7 s at that size), the peak is below 1.3× (bench/RESULTS.md).
+    // The text encoder runs once per job, first. Kept open on the CPU, its prepacked weights (0.33
+    // GB for SD 1.5) stayed resident beside the UNet's working memory and then the VAE decoder's:
+    // the 512×512 image peaked at 1.32× the weights. Opened for each job's prompts instead (from
+    // the saved optimized graph, 0.65–1.7 s at that size), it peaks at 1.24× (bench/RESULTS.md).
     const file = path.join(dir, MODEL_FILES.text_encoder);
     sessions.text_encoder = await sessionPerRun(sessions.text_encoder, () => createModelSession(file, runtime));
   }

@@ -113,8 +113,8 @@ export async function createModelSession(path: string, options: RuntimeOptions =
  * A session from the cached optimized graph, after saving it first if it is not there yet. A sliced
  * graph is cached under its own key: the saved graph has the rewrite in it. The session that saved
  * is not the one returned: it keeps the optimized weights in its own memory for its whole life, while
- * one opened from the saved graph maps them from the file (the sd15 model: 1.6 GB resident after
- * loading, bench/RESULTS.md), and loading the saved graph takes seconds.
+ * one opened from the saved graph maps them from the file (the sd15 model's four sessions: 1.6 GB
+ * resident after loading, bench/RESULTS.md), and loading the saved graph takes seconds.
  */
 async function createCachedSession(path: string, options: ort.InferenceSession.SessionOptions, cacheDir: string, slice: boolean): Promise<ort.InferenceSession> {
   mkdirSync(cacheDir, { recursive: true });

@@ -1,17 +1,18 @@
 /**
  * onnxruntime's optimized-graph cache: the first load saves the optimized graph under the cache
  * folder, the second loads it instead of the model, and both give the same pixels; loads that save
- * the same graph at once leave one copy, and a dead saver's files are removed.
+ * the same graph at once leave one copy, and a dead saver's files are removed; a model file
+ * rewritten in place gets an entry of its own, also in the process that keyed the old one.
  */
 import { spawnSync } from "node:child_process";
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { loadStableDiffusion } from "../../src/inference/models/stable-diffusion-model.ts";
 import { createModelSession } from "../../src/inference/ort/runtime.ts";
 import { generate } from "../../src/inference/pipeline/stable-diffusion-pipeline.ts";
-import { demoModelFolder, disposeDemoModels } from "../support/demo-model.ts";
+import { copyDemoModelFolder, demoModelFolder, disposeDemoModels } from "../support/demo-model.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 
 const caches: string[] = [];
@@ -74,4 +75,20 @@ it("keeps one copy when several loads save the same graph at once, and removes w
   for (const name of [...dead, ...kept]) await writeFile(path.join(cache, name), "left behind");
   await (await open()).release();
   expect((await readdir(cache)).sort()).toEqual([...saved, ...kept].sort());
+});
+
+it("gives a model file rewritten in place an entry of its own, in the same process that saved the old one", async () => {
+  const cache = await emptyCache();
+  const encoder = path.join(await copyDemoModelFolder(), "text_encoder/model.onnx");
+  const graphs = async () => (await readdir(cache)).filter((name) => /^[0-9a-f]{32}\.onnx$/.test(name));
+  await (await createModelSession(encoder, { optimizedGraphCache: cache })).release();
+  await (await createModelSession(encoder, { optimizedGraphCache: cache })).release();
+  const [first] = await graphs();
+  expect(await graphs()).toEqual([first]);
+  // Another text encoder (the fp16 export's) written over the same path: other bytes, other key.
+  await copyFile(path.join(await demoModelFolder({ dtype: "float16" }), "text_encoder/model.onnx"), encoder);
+  await (await createModelSession(encoder, { optimizedGraphCache: cache })).release();
+  const after = await graphs();
+  expect(after).toHaveLength(2);
+  expect(after).toContain(first);
 });

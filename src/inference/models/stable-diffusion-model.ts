@@ -105,7 +105,7 @@ export async function loadStableDiffusion(dir: string, runtime: RuntimeOptions =
     // The text encoder runs once per job, first. Kept open on the CPU, its prepacked weights (0.33
     // GB for SD 1.5) stayed resident beside the UNet's working memory and then the VAE decoder's:
     // the 512×512 image peaked at 1.32× the weights. Opened for each job's prompts instead (from
-    // the saved optimized graph, 0.65–1.7 s at that size), it peaks at 1.24× (bench/RESULTS.md).
+    // the saved optimized graph, 0.25–1.6 s at that size), it peaks at 1.24× (bench/RESULTS.md).
     const file = path.join(dir, MODEL_FILES.text_encoder);
     sessions.text_encoder = await sessionPerRun(sessions.text_encoder, () => createModelSession(file, runtime));
   }

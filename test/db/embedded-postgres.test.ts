@@ -1,3 +1,4 @@
+import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
@@ -66,5 +67,17 @@ describe("embedded PostgreSQL", () => {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
     expect(postmastersFor(clusterDir)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("as root, refuses a data directory the postgres user cannot reach, saying what to set, and leaves nothing", async () => {
+    const closed = await makeTempDir("atelier-closed");
+    await fs.chmod(closed, 0o700);
+    const unreachable = path.join(closed, "data", "postgres");
+    const attempt = startEmbeddedPostgres({ clusterDir: unreachable, port });
+    await expect(attempt).rejects.toBeInstanceOf(EmbeddedPostgresError);
+    await expect(attempt).rejects.toThrow(`the system user postgres, which cannot reach ${unreachable}`);
+    await expect(attempt).rejects.toThrow("ATELIER_DATA_DIR");
+    expect(await fs.readdir(path.dirname(unreachable))).toEqual([]);
+    expect(postmastersFor(unreachable)).toEqual([]);
   });
 });
